@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR := demo-output
+
+.PHONY: venv install test demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+demo: $(VENV)/.installed
+	@mkdir -p -m 700 $(DEMO_DIR)
+	$(BIN)/jerklog simulate --scenario night --seed 1 --db $(DEMO_DIR)/demo.sqlite3 \
+		--start 2026-11-20T22:30:00 --save-raw $(DEMO_DIR)
+	$(BIN)/jerklog export --format csv --db $(DEMO_DIR)/demo.sqlite3 --out $(DEMO_DIR)/diary.csv
+	@echo "diary: $(CURDIR)/$(DEMO_DIR)/diary.csv"
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache

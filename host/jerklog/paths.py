@@ -1,0 +1,55 @@
+"""Where jerklog keeps its data, and how it writes files that only the user may read."""
+import contextlib
+import os
+import sys
+import tempfile
+
+APP = "jerklog"
+DB_ENV = "JERKLOG_DB"
+DB_NAME = "jerklog.sqlite3"
+
+
+def data_dir():
+    """The user's platform data directory for jerklog (not created here)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(base, APP)
+
+
+def default_db_path():
+    """--db wins over $JERKLOG_DB, which wins over the platform data directory."""
+    return os.environ.get(DB_ENV) or os.path.join(data_dir(), DB_NAME)
+
+
+def private_dir(path):
+    """Create path (and parents) as needed; a directory jerklog creates is mode 0700."""
+    if path and not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+
+
+@contextlib.contextmanager
+def atomic_output(path, mode="w", newline=None):
+    """Write to a private temporary file beside path and rename it into place on success.
+
+    On any error the temporary file is removed, so a half-written output never appears.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError("output directory %s does not exist" % directory)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part",
+                               dir=directory)
+    try:
+        os.fchmod(fd, 0o600)
+        kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,158 @@
+"""Raw recordings on the host: read and check a raw CSV, write the sim stream and CSVs.
+
+Parsing uses the firmware's own rawcsv module, so the host and the board turn the same text
+into the same integers (t in us, acceleration in mg, rotation in 0.1 deg/s). Everything
+streams: a recording larger than memory is converted in chunks.
+"""
+import os
+import struct
+
+import numpy as np
+
+from . import JerklogError
+from .fw import rawcsv
+from jerklog_firmware import board_sim
+
+CHUNK = 65536  # samples per write
+
+
+def open_raw(path):
+    """Open a raw CSV and return (file, RawReader); errors name the file and line."""
+    try:
+        f = open(path, "r", encoding="utf-8", errors="strict", newline="")
+    except OSError as e:
+        raise JerklogError("cannot read %s: %s" % (path, e.strerror or e))
+    try:
+        return f, rawcsv.RawReader(f)
+    except ValueError as e:
+        f.close()
+        raise JerklogError("%s: %s" % (path, e))
+    except UnicodeDecodeError:
+        f.close()
+        raise JerklogError("%s: not a text CSV file" % path)
+
+
+def iter_rows(path):
+    """Yield (reader, chunk) pairs: chunk is an int64 array (n, 7) of t_us, ax..gz."""
+    f, reader = open_raw(path)
+    with f:
+        buf = np.empty((CHUNK, 7), dtype=np.int64)
+        n = 0
+        while True:
+            try:
+                row = reader.next_row()
+            except ValueError as e:
+                raise JerklogError("%s: %s" % (path, e))
+            except UnicodeDecodeError:
+                raise JerklogError("%s: line %d: not UTF-8 text" % (path, reader.line_no + 1))
+            if row is None:
+                break
+            buf[n] = row
+            n += 1
+            if n == CHUNK:
+                yield reader, buf[:n]
+                n = 0
+        if n:
+            yield reader, buf[:n]
+
+
+def write_stream_header(f, rate_hz, has_gyro):
+    f.write(struct.pack(board_sim.STREAM_HEADER, board_sim.STREAM_MAGIC, rate_hz,
+                        1 if has_gyro else 0))
+
+
+def stream_records(t_ms, values):
+    """Bytes of sim stream records for t_ms (n,) and values (n, 6) in mg / 0.1 deg/s."""
+    rec = np.empty(len(t_ms), dtype=np.dtype([("t", "<i4"), ("v", "<i2", (6,))]))
+    rec["t"] = t_ms
+    rec["v"] = values
+    return rec.tobytes()
+
+
+def csv_to_stream(csv_path, stream_path):
+    """Check a raw CSV and convert it to a sim stream; return (rate_hz, has_gyro, samples)."""
+    total = 0
+    rate = has_gyro = None
+    with open(stream_path, "wb") as out:
+        for reader, chunk in iter_rows(csv_path):
+            if rate is None:
+                rate, has_gyro = reader.rate_hz, reader.has_gyro
+                write_stream_header(out, rate, has_gyro)
+            t_ms = (chunk[:, 0] - reader.t0_us + 500) // 1000  # rawcsv.to_ms, vectorised
+            if t_ms[-1] > 2 ** 31 - 1:
+                raise JerklogError("%s: recordings longer than 24 days are not supported"
+                                   % csv_path)
+            out.write(stream_records(t_ms, chunk[:, 1:]))
+            total += len(chunk)
+    if rate is None:
+        raise JerklogError("%s: no samples" % csv_path)
+    return rate, has_gyro, total
+
+
+class RawSamples:
+    """A recording held as integers: t_us (n,), acc_mg (n, 3), gyro_ddps (n, 3) or None."""
+
+    def __init__(self, t_us, acc_mg, gyro_ddps=None):
+        self.t_us = np.asarray(t_us, dtype=np.int64)
+        self.acc_mg = np.asarray(acc_mg, dtype=np.int64)
+        self.gyro_ddps = None if gyro_ddps is None else np.asarray(gyro_ddps, dtype=np.int64)
+        if np.any(np.diff(self.t_us) <= 0):
+            raise ValueError("sample times must increase")
+        self.rate_hz = rawcsv.estimate_rate_hz(
+            [int(x) for x in self.t_us[:rawcsv.RATE_PROBE]])
+
+    @classmethod
+    def from_units(cls, t_s, acc_g, gyro_dps=None):
+        """Quantise seconds, g and deg/s to the integer grid (half away from zero)."""
+        def q(x, scale):
+            x = np.asarray(x, dtype=np.float64) * scale
+            return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
+        return cls(q(t_s, 1e6), q(acc_g, 1e3), None if gyro_dps is None else q(gyro_dps, 10))
+
+    def __len__(self):
+        return len(self.t_us)
+
+    def values(self):
+        g = self.gyro_ddps if self.gyro_ddps is not None else np.zeros_like(self.acc_mg)
+        return np.hstack([self.acc_mg, g])
+
+    def t_ms(self):
+        return (self.t_us - self.t_us[0] + 500) // 1000
+
+    def write_csv(self, path):
+        """The raw CSV contract, exactly these integers: t 6 decimals, g 3, deg/s 1."""
+        def fixed(v, dec):
+            sign = np.where(v < 0, "-", "")
+            a = np.abs(v)
+            scale = 10 ** dec
+            return np.char.add(np.char.add(sign, (a // scale).astype(str)),
+                               np.char.add(".", np.char.zfill((a % scale).astype(str), dec)))
+        cols = [fixed(self.t_us, 6)] + [fixed(self.acc_mg[:, k], 3) for k in range(3)]
+        header = "t,ax,ay,az"
+        if self.gyro_ddps is not None:
+            cols += [fixed(self.gyro_ddps[:, k], 1) for k in range(3)]
+            header += ",gx,gy,gz"
+        with open(path, "w") as f:
+            f.write(header + "\n")
+            for start in range(0, len(self), CHUNK):
+                block = [c[start:start + CHUNK] for c in cols]
+                lines = block[0]
+                for c in block[1:]:
+                    lines = np.char.add(np.char.add(lines, ","), c)
+                f.write("\n".join(lines.tolist()))
+                f.write("\n")
+
+    def write_stream(self, path):
+        with open(path, "wb") as f:
+            write_stream_header(f, self.rate_hz, self.gyro_ddps is not None)
+            t_ms = self.t_ms()
+            v = self.values()
+            for start in range(0, len(self), CHUNK):
+                f.write(stream_records(t_ms[start:start + CHUNK], v[start:start + CHUNK]))
+
+
+def remove_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,182 @@
+"""Records what boards send: reads a serial port, decodes frames, maps device time to UTC
+and writes everything into the store.
+
+The same code reads a real board (/dev/ttyACM0, COM3) and a simulated one (a pty path).
+"""
+import threading
+import time
+
+import serial
+
+from . import JerklogError
+from .decoder import FrameDecoder
+from .events import from_wire
+from .fw import protocol
+
+READ_TIMEOUT_S = 0.2
+HEARTBEAT_KEEP_MS = 60000  # store one heartbeat a minute per boot (and every change in drops)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class BootState:
+    """What the host knows about one (device, boot): its clock mapping and counters."""
+
+    def __init__(self):
+        self.region = None
+        self.has_gyro = True
+        self.epoch_ms = None      # Unix ms at uptime 0
+        self.clock = None         # 'device' or 'host'
+        self.last_seq = None
+        self.lost = 0             # records missing from seq gaps
+        self.kept_minute = None
+        self.kept_dropped = None
+
+
+class Ingest:
+    """Turns decoded records into store rows. Idempotent; counts what it saw."""
+
+    def __init__(self, store, clock=now_ms):
+        self.store = store
+        self.clock = clock
+        self.boots = {}
+        self.new_events = 0
+        self.duplicate_events = 0
+        self.goodbyes = 0
+        self.hellos = 0
+
+    def _boot(self, rec, host_ms):
+        key = (rec["device_id"], rec["boot_id"])
+        st = self.boots.get(key)
+        if st is None:
+            st = self.boots[key] = BootState()
+            row = self.store.db.execute(
+                "SELECT region, has_gyro, epoch_ms, clock FROM boots WHERE device_id = ? AND "
+                "boot_id = ?", key).fetchone()
+            if row:  # a boot heard before this session: keep its clock mapping
+                st.region, gyro, st.epoch_ms, st.clock = row
+                st.has_gyro = gyro is None or bool(gyro)
+            self.store.upsert_boot(key[0], key[1], host_ms)
+        seq = rec["seq"]
+        if st.last_seq is not None and seq > st.last_seq + 1:
+            st.lost += seq - st.last_seq - 1
+        if st.last_seq is None or seq > st.last_seq:
+            st.last_seq = seq
+        return key, st
+
+    def _host_clock(self, st, key, host_ms, uptime_ms):
+        """Without a device clock, Unix ms at uptime 0 is host time minus uptime, less the
+        (positive) transfer delay: the smallest such value seen is the best estimate."""
+        if st.clock == "device":
+            return
+        estimate = host_ms - uptime_ms
+        if st.epoch_ms is None or estimate < st.epoch_ms:
+            st.epoch_ms = estimate
+            st.clock = "host"
+            self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=estimate, clock="host")
+
+    def handle(self, rec, host_ms=None):
+        host_ms = self.clock() if host_ms is None else host_ms
+        key, st = self._boot(rec, host_ms)
+        kind = rec["type"]
+        store = self.store
+        if kind == "hello":
+            self.hellos += 1
+            st.region = rec["region"]
+            st.has_gyro = bool(rec["flags"] & protocol.FLAG_GYRO)
+            if rec["epoch_ms"]:
+                st.epoch_ms = rec["epoch_ms"]
+                st.clock = "device"
+            store.upsert_boot(key[0], key[1], host_ms, firmware=rec["firmware"],
+                              board=rec["board"], sensor=rec["sensor"], region=rec["region"],
+                              rate_hz=rec["rate_hz"], has_gyro=int(st.has_gyro),
+                              epoch_ms=st.epoch_ms, clock=st.clock, last_seq=st.last_seq)
+        elif kind == "event":
+            if st.epoch_ms is None:
+                self._host_clock(st, key, host_ms, rec["t_ms"])
+            values = from_wire(rec, st.has_gyro)
+            if store.add_event(key[0], key[1], rec["seq"], rec["t_ms"],
+                               st.epoch_ms + rec["t_ms"], values):
+                self.new_events += 1
+            else:
+                self.duplicate_events += 1
+        elif kind in ("heartbeat", "goodbye"):
+            self._host_clock(st, key, host_ms, rec["uptime_ms"])
+            minute = rec["uptime_ms"] // HEARTBEAT_KEEP_MS
+            if kind == "goodbye" or minute != st.kept_minute or rec["dropped"] != st.kept_dropped:
+                store.add_heartbeat(key[0], key[1], rec["seq"], host_ms, rec["uptime_ms"],
+                                    rec["samples"], rec["dropped"], rec["events"])
+                st.kept_minute, st.kept_dropped = minute, rec["dropped"]
+            fields = dict(last_seq=st.last_seq, uptime_ms=rec["uptime_ms"],
+                          samples=rec["samples"], dropped=rec["dropped"], events=rec["events"])
+            if kind == "goodbye":
+                self.goodbyes += 1
+                fields["ended"] = {protocol.GOODBYE_END_OF_RECORDING: "end of recording",
+                                   protocol.GOODBYE_STOPPED: "stopped"}.get(rec["reason"],
+                                                                            "unknown")
+            store.upsert_boot(key[0], key[1], host_ms, **fields)
+
+    @property
+    def lost_records(self):
+        return sum(st.lost for st in self.boots.values())
+
+
+def open_port(port):
+    """Open a serial port (or pty) for reading frames; a clear error if it cannot be."""
+    try:
+        return serial.Serial(port, baudrate=115200, timeout=READ_TIMEOUT_S)
+    except (serial.SerialException, OSError, ValueError) as e:
+        raise JerklogError("cannot open port %s: %s" % (port, e))
+
+
+class PortRecorder:
+    """Reads one port continuously (a board blocks when nobody reads) into the store."""
+
+    def __init__(self, port, store, stop=None, until_goodbye=False, idle_timeout_s=None,
+                 on_progress=None, alive=None):
+        self.port = port
+        self.store = store
+        self.stop = stop or threading.Event()
+        self.until_goodbye = until_goodbye
+        self.idle_timeout_s = idle_timeout_s
+        self.on_progress = on_progress
+        self.alive = alive  # callable: False once the device (a sim process) has gone
+        self.decoder = FrameDecoder()
+        self.ingest = Ingest(store)
+        self.bytes_read = 0
+
+    def run(self):
+        ser = open_port(self.port)
+        # Ask for a hello: the board says who it is (and a simulated board starts sending).
+        ser.write(protocol.command_frame(protocol.CMD_HELLO))
+        last_data = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                try:
+                    data = ser.read(max(1, ser.in_waiting))
+                except (serial.SerialException, OSError) as e:
+                    raise JerklogError("lost port %s: %s" % (self.port, e))
+                if data:
+                    last_data = time.monotonic()
+                    self.bytes_read += len(data)
+                    records = self.decoder.feed(data)
+                    for rec in records:
+                        self.ingest.handle(rec)
+                    if records:
+                        self.store.commit()
+                        if self.on_progress:
+                            self.on_progress(self)
+                    if self.until_goodbye and self.ingest.goodbyes:
+                        break
+                elif self.alive and not self.alive():
+                    raise JerklogError("the device on %s stopped before saying goodbye"
+                                       % self.port)
+                elif self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:
+                    raise JerklogError("no data from %s for %.0f s"
+                                       % (self.port, self.idle_timeout_s))
+        finally:
+            self.store.commit()
+            ser.close()
+        return self

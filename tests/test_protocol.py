@@ -1,0 +1,113 @@
+"""The wire protocol: framing, CRC, records; identical bytes from MicroPython and CPython."""
+import json
+
+from hypothesis import given, settings, strategies as st
+
+from jerklog.decoder import FrameDecoder
+from jerklog.fw import protocol
+
+from conftest import run_micropython
+
+
+def test_crc16_matches_the_published_check_value():
+    # CRC-16/CCITT-FALSE check value for "123456789".
+    assert protocol.crc16(b"123456789") == 0x29B1
+
+
+@given(st.binary(max_size=600))
+def test_cobs_round_trip_has_no_zero_bytes(data):
+    dst = bytearray(len(data) + len(data) // 254 + 2)
+    n = protocol.cobs_encode_into(data, len(data), dst)
+    encoded = bytes(dst[:n])
+    assert 0 not in encoded
+    assert protocol.cobs_decode(encoded) == data
+
+
+def _write_frames(writer):
+    """The same sequence of records, encoded by whichever interpreter runs this."""
+    writer.hello(208, protocol.FLAG_GYRO, 1763677800123, "0.1.0", "sim", "LSM6DSOX",
+                 "left wrist")
+    writer.event(123456, 64, 1500, 3210, protocol.KIND_JERK, -2, protocol.CONTEXT_REST,
+                 protocol.POSTURE_LYING, 200, 12)
+    writer.event(0xFFFFFFFF + 5, 70000, 70000, 0, protocol.KIND_NEGATIVE, 3, 0, 0, 999, 0)
+    writer.heartbeat(1000, 208, 0, 1)
+    writer.goodbye(protocol.GOODBYE_END_OF_RECORDING, 2000, 416, 3, 2)
+
+
+MP_WRITE = """
+import protocol
+out = bytearray()
+def write(buf, n):
+    out.extend(buf[:n])
+w = protocol.FrameWriter(write, 0x3FFFFFFF, 12345)
+w.hello(208, protocol.FLAG_GYRO, 1763677800123, "0.1.0", "sim", "LSM6DSOX", "left wrist")
+w.event(123456, 64, 1500, 3210, protocol.KIND_JERK, -2, protocol.CONTEXT_REST,
+        protocol.POSTURE_LYING, 200, 12)
+w.event(0xFFFFFFFF + 5, 70000, 70000, 0, protocol.KIND_NEGATIVE, 3, 0, 0, 999, 0)
+w.heartbeat(1000, 208, 0, 1)
+w.goodbye(protocol.GOODBYE_END_OF_RECORDING, 2000, 416, 3, 2)
+import binascii
+print(binascii.hexlify(out).decode())
+"""
+
+
+def test_micropython_and_cpython_encode_identical_frames():
+    out = bytearray()
+    w = protocol.FrameWriter(lambda buf, n: out.extend(buf[:n]), 0x3FFFFFFF, 12345)
+    _write_frames(w)
+    mp_hex = run_micropython(MP_WRITE).decode().strip()
+    assert mp_hex == out.hex()
+
+
+def test_frames_decode_to_the_records_written():
+    out = bytearray()
+    w = protocol.FrameWriter(lambda buf, n: out.extend(buf[:n]), 7, 99)
+    _write_frames(w)
+    records = FrameDecoder().feed(out)
+    assert [r["type"] for r in records] == ["hello", "event", "event", "heartbeat", "goodbye"]
+    assert [r["seq"] for r in records] == [0, 1, 2, 3, 4]
+    hello, ev, clamped = records[0], records[1], records[2]
+    assert hello["region"] == "left wrist" and hello["sensor"] == "LSM6DSOX"
+    assert hello["rate_hz"] == 208 and hello["epoch_ms"] == 1763677800123
+    assert (ev["t_ms"], ev["duration_ms"], ev["peak_mg"], ev["peak_ddps"]) == (123456, 64,
+                                                                              1500, 3210)
+    assert ev["axis"] == -2 and ev["confidence"] == 200 and ev["activity_mg"] == 12
+    # Values wider than their field are clamped (durations, peaks) or wrap (u32 clocks).
+    assert clamped["t_ms"] == 4 and clamped["duration_ms"] == 0xFFFF
+    assert clamped["confidence"] == 255
+    assert records[4]["dropped"] == 3 and records[4]["events"] == 2
+
+
+MP_DECODE = """
+import protocol, sys, json
+data = bytes.fromhex(sys.stdin.read().strip())
+out = []
+for chunk in data.split(b'\\x00'):
+    if chunk:
+        r = protocol.decode_frame(chunk)
+        out.append(r)
+print(json.dumps(out))
+"""
+
+
+def test_micropython_decodes_what_cpython_decodes():
+    out = bytearray()
+    w = protocol.FrameWriter(lambda buf, n: out.extend(buf[:n]), 5, 6)
+    _write_frames(w)
+    mp = json.loads(run_micropython(MP_DECODE, stdin=out.hex().encode()))
+    py = [protocol.decode_frame(c) for c in bytes(out).split(b"\x00") if c]
+    assert mp == json.loads(json.dumps(py))
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 200), st.integers(0, 7))
+def test_a_flipped_bit_is_never_accepted(byte_index, bit):
+    out = bytearray()
+    w = protocol.FrameWriter(lambda buf, n: out.extend(buf[:n]), 1, 2)
+    w.event(1000, 50, 800, 100, 1, 1, 1, 1, 100, 10)
+    i = 1 + byte_index % (len(out) - 2)  # inside the frame, not its delimiters
+    damaged = bytearray(out)
+    damaged[i] ^= 1 << bit
+    records = FrameDecoder().feed(damaged)
+    assert all(r == protocol.decode_frame(bytes(out[1:-1])) for r in records)
+    assert len(records) == 0 or bytes(damaged) == bytes(out)
