@@ -40,9 +40,12 @@ def cmd_simulate(args):
             source = args.raw
         else:
             from .scenario_io import generate_to_stream
-            rate, samples = generate_to_stream(args.scenario, args.minutes, args.rate,
-                                               args.seed, args.region, stream, args.save_raw)
+            rate, samples, saved = generate_to_stream(args.scenario, args.minutes, args.rate,
+                                                      args.seed, args.region, stream,
+                                                      args.save_raw)
             source = "scenario %s (seed %d)" % (args.scenario, args.seed)
+            if saved:
+                print("raw recording: %s\nground truth: %s" % (saved["raw"], saved["truth"]))
         progress = Progress("simulate")
         minutes = samples / rate / 60.0
         progress.update("%s: %d samples at %d Hz (%.1f min)" % (source, samples, rate, minutes),
