@@ -3,20 +3,27 @@
 One implementation for every place that detects: the board runs it on IMU samples, the host
 runs it in `jerklog analyze` and the simulator runs it under the real MicroPython interpreter.
 It is written in the subset of Python that MicroPython and CPython share, uses only integer
-arithmetic (mg, tenths of deg/s, ms) so both give identical results, and does no I/O and no
-allocation per sample.
+arithmetic (mg, tenths of deg/s, ms) so both give identical results, and allocates nothing
+per sample.
 
-How it works (per sample):
-  * gravity and posture are tracked per axis by a slow exponential average (the baseline); the
-    dynamic acceleration d = a - baseline is what a jerk adds. The gyroscope gets the same
-    treatment to remove its bias.
-  * the background activity is the running mean of |d|^2 over a few seconds; the trigger level
-    is max(min_peak_mg, background_factor * RMS background), so a jerk must stand out from
-    what the wearer is already doing.
-  * while an event is open the baseline and background are frozen, so the jerk cannot raise
-    its own threshold or be absorbed into gravity. The event closes when |d| has stayed below
-    half the trigger level for hold_ms. It is reported if it lasted min..max duration; a longer
-    one is voluntary movement (a posture change, a step, lifting a cup) and is dropped.
+How it decides (see docs/detector.md for the reasoning and the benchmark):
+  * Gravity and posture are tracked per axis by a slow exponential average (the baseline);
+    the dynamic acceleration d = a - baseline is what a jerk adds. The gyroscope's bias is
+    tracked the same way.
+  * Context history: every 100 ms bin keeps the largest |d|^2 seen in it; a ring holds the
+    last few seconds of bins. Accepted jerks are kept out of the history, so a series of
+    jerks does not raise its own bar; rejected candidates (steps, taps, bumps) go in.
+  * A candidate opens when |d| rises above max(min_peak, trigger_factor * typical bin peak)
+    and closes when |d| has stayed below half that level for hold_ms. While it is open the
+    baseline is frozen, so the jerk is neither absorbed into gravity nor its own background.
+    Longer than max_duration_ms is voluntary movement and is dropped.
+  * At close the candidate is judged against the history before it: if the median bin was
+    quiet (rest, sleep), it must stand rest_factor above that median; if the wearer was
+    moving, it must stand active_factor above the rank-th largest recent bin, i.e. above the
+    steps, taps and bumps the wearer was already making. Sudden and out of proportion to
+    what the wearer is doing: that is a jerk.
+  * Tremor (a sustained 4-12 Hz oscillation) is recognised from bins that are uniformly
+    busy with a hump rate in the tremor band, and reported as tremor episodes, not jerks.
 Magnitudes are compared squared (no square roots per sample); every product stays below 2**30
 so nothing allocates on boards with 31-bit small ints.
 """
@@ -26,34 +33,54 @@ except ImportError:
     def const(x):
         return x
 
+from array import array
+
 try:
     from . import protocol as pc  # on the host, firmware/ is the package jerklog_firmware
 except (ImportError, KeyError):
     import protocol as pc         # on the board the modules are flat
 
-# Settings a clinician may change, with safe defaults. Each: (default, low, high, meaning).
+# Settings a clinician may change, with safe defaults: (default, low, high, meaning).
 SETTINGS = {
     "min_peak_mg": (100, 30, 2000,
                     "smallest dynamic acceleration counted as a jerk, mg"),
-    "background_factor_x10": (40, 15, 80,
-                              "trigger level as a multiple of background RMS activity, x10"),
-    "min_duration_ms": (10, 0, 200, "shortest event reported, ms"),
+    "trigger_factor_x10": (20, 10, 80,
+                           "a candidate opens above this multiple of the typical recent "
+                           "100 ms peak, x10"),
+    "rest_factor_x10": (30, 15, 100,
+                        "at rest, a jerk must exceed the median recent peak by this "
+                        "factor, x10"),
+    "active_factor_x10": (30, 10, 80,
+                          "while moving, a jerk must exceed the rank-th largest recent peak "
+                          "by this factor, x10"),
+    "series_factor_x10": (15, 10, 80,
+                          "at rest, a jerk must exceed the rank-th largest recent peak (e.g. "
+                          "the jerk before it) by this factor, x10"),
+    "active_rank": (3, 1, 10, "which recent peak a jerk is compared with while moving"),
+    "min_duration_ms": (20, 0, 200, "shortest event reported, ms"),
+    "active_min_duration_ms": (20, 0, 200,
+                               "shortest event reported while moving (taps are shorter), ms"),
     "max_duration_ms": (350, 50, 1000,
                         "longest event reported, ms; longer is voluntary movement"),
     "hold_ms": (40, 10, 200, "quiet time that closes an event, ms"),
     "refractory_ms": (60, 0, 1000, "dead time after an event closes, ms"),
     "baseline_ms": (500, 100, 5000, "gravity/posture tracking time constant, ms"),
-    "activity_ms": (2000, 250, 20000, "background activity window, ms"),
-    "rest_mg": (40, 5, 500, "background RMS below which the wearer is at rest, mg"),
+    "history_ms": (3000, 1000, 10000, "context window before a candidate, ms"),
+    "rest_mg": (40, 5, 500, "median recent 100 ms peak below which the wearer is at rest, mg"),
     "sleep_ms": (600000, 60000, 3600000,
                  "time mostly at rest after which the wearer counts as asleep, ms"),
-    "up_axis": (2, -3, 3,
-                "sensor axis pointing to the head when upright (+-1 x, +-2 y, +-3 z; 0: unknown)"),
+    "tremor_min_mg": (40, 10, 1000, "smallest oscillation reported as tremor, mg"),
+    "tremor_min_ms": (3000, 1000, 60000, "shortest tremor episode reported, ms"),
+    "up_axis": (1, -3, 3,
+                "sensor axis pointing to the head when upright (+-1 x, +-2 y, +-3 z; 0: "
+                "unknown)"),
 }
 
-ACC_CLAMP = const(16000)     # mg; keeps 3 * d^2 < 2**30
-GYRO_CLAMP = const(18000)    # 0.1 deg/s
-ACT2_MAX = const(16000000)   # (mg)^2; keeps (act2 // 100) * factor^2 < 2**30
+BIN_MS = const(100)           # context history resolution
+ACC_CLAMP = const(16000)      # mg; keeps 3 * d^2 < 2**30
+GYRO_CLAMP = const(18000)     # 0.1 deg/s
+LEVEL2_MAX = const(16000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
+TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of this length
 
 IDLE = const(0)
 OPEN = const(1)
@@ -105,6 +132,13 @@ def isqrt(n):
     return x
 
 
+def _scaled(level2, factor_x10):
+    """level2 * (factor_x10 / 10)^2 without leaving small ints."""
+    if level2 > LEVEL2_MAX:
+        level2 = LEVEL2_MAX
+    return (level2 // 100) * (factor_x10 * factor_x10)
+
+
 class Detector:
     """Feed update() one sample at a time; when it returns True the ev_* attributes hold
     the finished event (times in ms on the caller's clock, mg, 0.1 deg/s)."""
@@ -118,17 +152,21 @@ class Detector:
         self._period_ms = max(1, 1000 // rate_hz)
         self._kb = _shift_for(s["baseline_ms"], rate_hz)
         self._kg = _shift_for(4 * s["baseline_ms"], rate_hz)
-        self._ka = _shift_for(s["activity_ms"], rate_hz)
-        self._ks = _shift_for(s["sleep_ms"] // 2, rate_hz)
         self._min_peak2 = s["min_peak_mg"] * s["min_peak_mg"]
-        self._factor2 = s["background_factor_x10"] * s["background_factor_x10"]
         self._rest2 = s["rest_mg"] * s["rest_mg"]
+        self._tremor2 = s["tremor_min_mg"] * s["tremor_min_mg"]
+        self._trigger = s["trigger_factor_x10"]
         self._min_dur = s["min_duration_ms"]
         self._max_dur = s["max_duration_ms"]
         self._hold = s["hold_ms"]
         self._refractory = s["refractory_ms"]
         self._up_axis = s["up_axis"]
         self._settle_ms = s["baseline_ms"] * 3  # no events until the baseline has settled
+        self._nbins = s["history_ms"] // BIN_MS
+        self._ring = array("i", [0] * self._nbins)
+        self._scratch = array("i", [0] * self._nbins)
+        # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
+        self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
 
     def reset(self):
@@ -136,20 +174,41 @@ class Detector:
         self._started = False
         self._bx = self._by = self._bz = 0   # acceleration baseline, mg << kb
         self._hx = self._hy = self._hz = 0   # gyro bias, 0.1 deg/s << kg
-        self._act2 = 0                       # background mean |d|^2, mg^2
-        self._rest_frac = 0                  # EMA of "at rest", 0..1024
         self._state = IDLE
         self._t0 = 0
         self._quiet_until = 0
-        self._thr2 = 0
-        self._low2 = 0
+        self._trig2 = self._min_peak2
+        self._low2 = self._min_peak2 >> 2
+        # context history
+        self._bin_end = 0
+        self._bin_max = 0
+        self._bin_rises = 0
+        self._above = False
+        self._bins = 0
+        self._ring_pos = 0
+        self._typical2 = 0      # EMA of bin maxima, mg^2
+        self._rise_rate = 0     # EMA of humps per bin, x16
+        self._rest_frac = 0     # EMA of "median bin quiet", 0..1024
+        self._tremor_frac = 0   # EMA of "bin looks like tremor", 0..1024
+        self._tremor_on = False
+        self._tremor_start = 0
+        self._tremor_level2 = 0
+        self._pending_tremor = False
+        # the open candidate
         self._t_first = self._t_last = self._t_peak = 0
         self._peak2 = self._peak_r2 = 0
         self._peak_dx = self._peak_dy = self._peak_dz = 0
-        self._act2_before = 0
-        self._rest_before = 0
+        self._first_up = 0      # first excursion along "up", mg * mg
+        self._first_norm = 0
+        self._open_bins = 0
+        self._median2 = self._top2 = 0
+        self._typical_open = 0
+        self._jerk_bin = 0  # the bin in progress when the last jerk was accepted
+        self._series_t = -100000  # last jerk accepted at rest, and the largest such peak
+        self._series_peak2 = 0
         self.samples = 0
         self.events = 0
+        self.candidates = 0
         self.ev_t_ms = 0
         self.ev_duration_ms = 0
         self.ev_peak_mg = 0
@@ -161,21 +220,17 @@ class Detector:
         self.ev_confidence = 0
         self.ev_activity_mg = 0
 
+    # -- per sample -----------------------------------------------------------------------
     def update(self, t_ms, ax, ay, az, gx, gy, gz):
-        """One sample: time (ms, increasing), acceleration (mg), rotation (0.1 deg/s)."""
+        """One sample: time (ms, increasing), acceleration (mg), rotation (0.1 deg/s).
+
+        Returns True when an event (jerk, negative or tremor episode) is ready in ev_*.
+        """
         self.samples += 1
         kb = self._kb
         kg = self._kg
         if not self._started:
-            self._started = True
-            self._t0 = t_ms
-            self._bx = ax << kb
-            self._by = ay << kb
-            self._bz = az << kb
-            self._hx = gx << kg
-            self._hy = gy << kg
-            self._hz = gz << kg
-            self._quiet_until = t_ms + self._settle_ms
+            self._start(t_ms, ax, ay, az, gx, gy, gz)
 
         dx = ax - (self._bx >> kb)
         dy = ay - (self._by >> kb)
@@ -193,6 +248,19 @@ class Detector:
         elif dz < -ACC_CLAMP:
             dz = -ACC_CLAMP
         m2 = dx * dx + dy * dy + dz * dz
+
+        ready = False
+        if t_ms >= self._bin_end:
+            ready = self._close_bin(t_ms)
+        if m2 > self._bin_max:
+            self._bin_max = m2
+        # Humps: rises of |d| through half the trigger level (for the tremor band).
+        if m2 >= self._low2:
+            if not self._above:
+                self._above = True
+                self._bin_rises += 1
+        elif self._above:
+            self._above = False
 
         state = self._state
         if state == OPEN:
@@ -217,89 +285,267 @@ class Detector:
             if m2 >= self._low2:
                 self._t_last = t_ms
             elif t_ms - self._t_last >= self._hold:
-                return self._close(t_ms)
+                return self._close(t_ms) or ready
             if t_ms - self._t_first > self._max_dur:
-                # Too long for a jerk: voluntary movement. Track it, report nothing.
-                self._state = MOVING
-            return False
+                self._state = MOVING  # too long for a jerk: voluntary movement
+            return ready
 
-        # IDLE or MOVING: follow gravity, gyro bias and background activity.
+        # IDLE or MOVING: follow gravity and gyro bias; feed the history.
         self._bx += ax - (self._bx >> kb)
         self._by += ay - (self._by >> kb)
         self._bz += az - (self._bz >> kb)
         self._hx += gx - (self._hx >> kg)
         self._hy += gy - (self._hy >> kg)
         self._hz += gz - (self._hz >> kg)
-        act2 = self._act2 + ((m2 - self._act2) >> self._ka)
-        if act2 > ACT2_MAX:
-            act2 = ACT2_MAX
-        self._act2 = act2
-        if act2 < self._rest2:
-            self._rest_frac += (1024 - self._rest_frac) >> self._ks
-        else:
-            self._rest_frac -= (self._rest_frac >> self._ks) + 1
-            if self._rest_frac < 0:
-                self._rest_frac = 0
 
-        thr2 = (act2 // 100) * self._factor2
-        if thr2 < self._min_peak2:
-            thr2 = self._min_peak2
         if state == MOVING:
-            if m2 < (thr2 >> 2):
+            if m2 < self._low2:
                 if t_ms - self._t_last >= self._hold:
                     self._state = IDLE
                     self._quiet_until = t_ms + self._refractory
             else:
                 self._t_last = t_ms
-            return False
+            return ready
 
-        if m2 >= thr2 and t_ms >= self._quiet_until:
-            self._state = OPEN
-            self._thr2 = thr2
-            self._low2 = thr2 >> 2  # half the trigger amplitude
-            self._t_first = self._t_last = self._t_peak = t_ms
-            self._peak2 = m2
-            self._peak_r2 = 0
-            self._peak_dx = dx
-            self._peak_dy = dy
-            self._peak_dz = dz
-            self._act2_before = act2
-            self._rest_before = self._rest_frac
+        if m2 >= self._trig2 and t_ms >= self._quiet_until:
+            self._open(t_ms, dx, dy, dz, m2)
+        return ready
+
+    def _start(self, t_ms, ax, ay, az, gx, gy, gz):
+        kb = self._kb
+        kg = self._kg
+        self._started = True
+        self._t0 = t_ms
+        self._bx = ax << kb
+        self._by = ay << kb
+        self._bz = az << kb
+        self._hx = gx << kg
+        self._hy = gy << kg
+        self._hz = gz << kg
+        self._quiet_until = t_ms + self._settle_ms
+        self._bin_end = t_ms + BIN_MS
+
+    def _open(self, t_ms, dx, dy, dz, m2):
+        self._state = OPEN
+        self.candidates += 1
+        self._t_first = self._t_last = self._t_peak = t_ms
+        self._peak2 = m2
+        self._peak_r2 = 0
+        self._peak_dx = dx
+        self._peak_dy = dy
+        self._peak_dz = dz
+        self._open_bins = self._bins
+        self._typical_open = self._typical2
+        # Direction of the first excursion relative to "up" (the gravity baseline), for
+        # telling a lapse against gravity (negative myoclonus) from a jerk.
+        self._first_up = self._along_up(dx, dy, dz)
+        self._first_norm = isqrt(m2)
+
+    # -- per 100 ms ----------------------------------------------------------------------
+    def _close_bin(self, t_ms):
+        """Push the finished bin into the history and update the slow context measures.
+
+        Returns True if a tremor episode piece became ready in ev_*.
+        """
+        while self._bin_end <= t_ms:
+            self._bin_end += BIN_MS
+        m = self._bin_max
+        self._ring[self._ring_pos] = m
+        self._ring_pos += 1
+        if self._ring_pos == self._nbins:
+            self._ring_pos = 0
+        self._bins += 1
+        typical = self._typical2
+        if self._bins > self._jerk_bin:  # a bin holding an accepted jerk is not background
+            typical += (m - typical) >> 3
+            self._typical2 = typical
+            self._set_trigger()
+        self._rise_rate += ((self._bin_rises << 4) - self._rise_rate) >> 3
+        quiet = typical < self._rest2
+        if quiet:
+            self._rest_frac += (1024 - self._rest_frac) >> self._ks
+        else:
+            self._rest_frac -= (self._rest_frac >> self._ks) + 1
+            if self._rest_frac < 0:
+                self._rest_frac = 0
+        # Tremor-like bin: busy (this bin near the typical level, which is large enough) and
+        # a hump rate of 0.6..3 per 100 ms, i.e. 3..15 Hz oscillation of |d| (twice the
+        # movement frequency of a one-axis oscillation).
+        tremorish = (typical >= self._tremor2 and m >= (typical >> 2)
+                     and 10 <= self._rise_rate <= 48)
+        self._tremor_frac += ((1024 if tremorish else 0) - self._tremor_frac) >> 4
+        self._bin_max = 0
+        self._bin_rises = 0
+        return self._tremor_step(t_ms)
+
+    def _tremor_step(self, t_ms):
+        if not self._tremor_on:
+            if self._tremor_frac >= 900:
+                self._tremor_on = True
+                self._tremor_start = t_ms - 2 * 16 * BIN_MS  # the EMA lags ~2 time constants
+                if self._tremor_start < self._t0:
+                    self._tremor_start = self._t0
+                self._tremor_level2 = 0
+            return False
+        if self._typical2 > self._tremor_level2:
+            self._tremor_level2 = self._typical2
+        length = t_ms - self._tremor_start
+        if self._tremor_frac < 500:
+            self._tremor_on = False
+            return self._emit_tremor(length - 16 * BIN_MS, False)
+        if length >= TREMOR_PIECE_MS:
+            return self._emit_tremor(length, True)
         return False
+
+    def _emit_tremor(self, length, go_on):
+        start = self._tremor_start
+        if go_on:
+            self._tremor_start = start + length
+        if length < self.settings["tremor_min_ms"] and not go_on:
+            return False
+        if self._state == OPEN:
+            return False  # a jerk is being judged; tremor pieces are rarely this unlucky
+        self.events += 1
+        self.ev_t_ms = start
+        self.ev_duration_ms = length if length < 65535 else 65535
+        self.ev_peak_mg = isqrt(self._tremor_level2)
+        self.ev_peak_ddps = 0
+        self.ev_kind = pc.KIND_TREMOR
+        self.ev_axis = 0
+        self.ev_context = pc.CONTEXT_ACTIVE
+        self.ev_posture = self._posture()
+        self.ev_confidence = self._tremor_frac >> 2
+        self.ev_activity_mg = isqrt(self._typical2)
+        return True
+
+    # -- per candidate ------------------------------------------------------------------
+    def _history(self, skip):
+        """Set _median2 and _top2 (rank-th largest) of the bins before the candidate, mg^2.
+
+        Results go to attributes: returning a tuple would allocate.
+        """
+        n = self._bins - skip
+        if n > self._nbins - skip:
+            n = self._nbins - skip
+        if n <= 0:
+            self._median2 = self._top2 = 0
+            return
+        ring = self._ring
+        out = self._scratch
+        pos = self._ring_pos - 1 - skip
+        i = 0
+        while i < n:
+            if pos < 0:
+                pos += self._nbins
+            v = ring[pos]
+            # insertion sort, descending (n is small and this runs once per candidate)
+            j = i
+            while j > 0 and out[j - 1] < v:
+                out[j] = out[j - 1]
+                j -= 1
+            out[j] = v
+            pos -= 1
+            i += 1
+        rank = self.settings["active_rank"]
+        if rank > n:
+            rank = n
+        self._median2 = out[n >> 1]
+        self._top2 = out[rank - 1]
 
     def _close(self, t_ms):
         self._state = IDLE
         self._quiet_until = t_ms + self._refractory
         duration = self._t_last - self._t_first + self._period_ms
-        if duration < self._min_dur:
-            return False
+        peak2 = self._peak2
+        # Bins touched by the candidate, and the one before it, are not its background.
+        touched = self._bins - self._open_bins
+        self._history(touched + 1)
+        median2 = self._median2
+        top2 = self._top2
+        # It must stand out from the background (median) and from the biggest things the
+        # wearer was just doing (the rank-th largest recent bin: steps, taps, bumps, or the
+        # jerks before it in a series). Between quiet bins a series may stand close to its
+        # predecessors; while the wearer moves it must be well out of proportion.
+        if self._t_peak - self._series_t > self.settings["history_ms"]:
+            self._series_peak2 = 0  # no accepted jerk left in the history
+        series = median2 < self._rest2 and top2 <= self._series_peak2
+        if median2 >= self._rest2 or (top2 >= self._min_peak2 and not series):
+            context = pc.CONTEXT_ACTIVE
+            top_factor = self.settings["active_factor_x10"]
+            min_duration = self.settings["active_min_duration_ms"]
+        else:
+            context = pc.CONTEXT_REST
+            top_factor = self.settings["series_factor_x10"]
+            min_duration = self._min_dur
+        ref2 = _scaled(median2, self.settings["rest_factor_x10"])
+        top_ref2 = _scaled(top2, top_factor)
+        if top_ref2 > ref2:
+            ref2 = top_ref2
+        if ref2 < self._min_peak2:
+            ref2 = self._min_peak2
+        if peak2 < ref2 or duration < min_duration:
+            return False  # part of the movement; it stays in the history
+        if context == pc.CONTEXT_REST:
+            # What this jerk puts in the history is a series, not the wearer moving.
+            self._series_t = self._t_peak
+            if peak2 > self._series_peak2:
+                self._series_peak2 = peak2
+        # An accepted jerk must not raise the trigger for the next jerk of a series (it stays
+        # in the history ring, where the series rules see it).
+        self._typical2 = self._typical_open
+        self._jerk_bin = self._bins + 1
+        self._set_trigger()
+        if context == pc.CONTEXT_REST and self._rest_frac >= 900 and \
+                self._t_peak - self._t0 >= self.settings["sleep_ms"]:
+            context = pc.CONTEXT_ASLEEP
         self.events += 1
         self.ev_t_ms = self._t_peak
         self.ev_duration_ms = duration
-        peak = isqrt(self._peak2)
+        peak = isqrt(peak2)
         self.ev_peak_mg = peak
         self.ev_peak_ddps = isqrt(self._peak_r2)
-        self.ev_kind = pc.KIND_JERK
+        self.ev_kind = self._kind(peak)
         self.ev_axis = self._dominant_axis()
-        activity = isqrt(self._act2_before)
-        self.ev_activity_mg = activity
+        self.ev_activity_mg = isqrt(median2)
         self.ev_posture = self._posture()
-        if self._act2_before >= self._rest2:
-            self.ev_context = pc.CONTEXT_ACTIVE
-        elif self._rest_before >= 900 and self._t_peak - self._t0 >= self.settings["sleep_ms"]:
-            self.ev_context = pc.CONTEXT_ASLEEP
-        else:
-            self.ev_context = pc.CONTEXT_REST
-        # Confidence: how far the peak stands above the trigger level, 0 at the level and
-        # approaching 1 at four times it; halved for events during activity.
-        thr = isqrt(self._thr2)
-        conf = 255 - (255 * thr * thr) // (peak * peak)  # 1 - (thr/peak)^2
+        self.ev_context = context
+        # Confidence: 0 at the acceptance level, towards 1 far above it; lower when moving.
+        conf = 255 - (255 * (ref2 // 64)) // (peak2 // 64 + 1)
         if conf < 0:
             conf = 0
-        if self.ev_context == pc.CONTEXT_ACTIVE:
-            conf = conf // 2
+        if context == pc.CONTEXT_ACTIVE:
+            conf = (conf * 3) >> 2
         self.ev_confidence = conf
         return True
+
+    def _set_trigger(self):
+        trig2 = _scaled(self._typical2, self._trigger)
+        if trig2 < self._min_peak2:
+            trig2 = self._min_peak2
+        self._trig2 = trig2
+        self._low2 = trig2 >> 2
+
+    def _along_up(self, dx, dy, dz):
+        """d . up in mg (up: the gravity baseline direction, |baseline| ~ 1000 mg)."""
+        kb = self._kb
+        bx = self._bx >> kb
+        by = self._by >> kb
+        bz = self._bz >> kb
+        norm = isqrt(bx * bx + by * by + bz * bz)
+        if norm < 300:
+            return 0
+        return (dx * bx + dy * by + dz * bz) // norm
+
+    def _kind(self, peak):
+        """Negative myoclonus: the first excursion is a drop along gravity (the limb lapses)
+        and the peak is the catch, back up along gravity; both mostly vertical."""
+        first = self._first_up
+        if first >= 0 or -first * 10 < self._first_norm * 6:
+            return pc.KIND_JERK
+        catch = self._along_up(self._peak_dx, self._peak_dy, self._peak_dz)
+        if catch * 10 >= peak * 6:
+            return pc.KIND_NEGATIVE
+        return pc.KIND_JERK
 
     def _dominant_axis(self):
         x, y, z = self._peak_dx, self._peak_dy, self._peak_dz

@@ -85,7 +85,10 @@ CMD_HELLO = const(1)   # send a hello now (the host has just opened the port)
 KIND_JERK = const(1)        # positive myoclonus: a brief contraction
 KIND_NEGATIVE = const(2)    # negative myoclonus: a brief lapse against gravity and its catch
 KIND_TRIGGER = const(3)     # the wearer pressed the button
-KIND_NAMES = {KIND_JERK: "jerk", KIND_NEGATIVE: "negative", KIND_TRIGGER: "trigger"}
+KIND_TREMOR = const(4)      # an episode of continuous oscillation: t_ms is its start and
+                            # duration_ms its length (long episodes come in <= 60 s pieces)
+KIND_NAMES = {KIND_JERK: "jerk", KIND_NEGATIVE: "negative", KIND_TRIGGER: "trigger",
+              KIND_TREMOR: "tremor"}
 
 CONTEXT_UNKNOWN = const(0)
 CONTEXT_REST = const(1)
@@ -99,7 +102,7 @@ POSTURE_UPRIGHT = const(1)
 POSTURE_LYING = const(2)
 POSTURE_NAMES = {POSTURE_UNKNOWN: "unknown", POSTURE_UPRIGHT: "upright", POSTURE_LYING: "lying"}
 
-MAX_PAYLOAD = const(128)
+MAX_PAYLOAD = const(160)  # a hello with four 31-byte strings is 153
 # COBS adds one byte per 254 and a leading code byte; plus CRC and two delimiters.
 MAX_FRAME = const(MAX_PAYLOAD + 2 + 2 + 1 + 2)
 

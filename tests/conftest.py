@@ -36,7 +36,8 @@ def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None):
 
 def synthetic_recording(seconds=60.0, rate_hz=200, jerk_times=(), jerk_g=0.8, jerk_ms=60,
                         seed=0, gyro=True, noise_g=0.003):
-    """Still sensor (gravity on +y) with Gaussian noise and gaussian jerks on x at jerk_times.
+    """Still upright trunk sensor (+x up, so gravity reads +1 g on x) with Gaussian noise and
+    gaussian jerks forward (+z) at jerk_times.
 
     A small stand-in for the scenario generator where a test needs exact, simple truth.
     Returns RawSamples (integers, as the board sees them).
@@ -44,14 +45,14 @@ def synthetic_recording(seconds=60.0, rate_hz=200, jerk_times=(), jerk_g=0.8, je
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate_hz)) / rate_hz
     acc = rng.normal(0.0, noise_g, (len(t), 3))
-    acc[:, 1] += 1.0
+    acc[:, 0] += 1.0
     g = rng.normal(0.0, 0.3, (len(t), 3)) if gyro else None
     sigma = jerk_ms / 1000.0 / 4.0
     for tj in jerk_times:
         pulse = np.exp(-0.5 * ((t - tj) / sigma) ** 2)
-        acc[:, 0] += jerk_g * pulse
+        acc[:, 2] += jerk_g * pulse
         if gyro:
-            g[:, 2] += 150.0 * pulse
+            g[:, 1] += 150.0 * pulse
     return RawSamples.from_units(t, acc, g)
 
 

@@ -1,0 +1,251 @@
+"""Detector benchmark: generated scenarios with ground truth, and real recordings.
+
+`jerklog bench detect` (and `make bench`) prints, per context category (rest, sleep,
+walking, activity) and per jerk kind: sensitivity, false events per hour and the median
+peak-time error. Two seed sets run: "tuning" (the seeds the detector settings were chosen
+on) and "held-out" (never looked at while tuning), so over-fitting shows.
+"""
+import os
+import time
+from statistics import median
+
+import numpy as np
+
+from .analysis import detect_samples
+from .rawfile import RawSamples
+
+CATEGORIES = ("rest", "sleep", "walking", "activity")
+MATCH_MS = 100       # a detection within this of a true peak is that jerk
+MIN_REST_PEAK_G = 0.15  # the rest/sleep sensitivity target counts jerks this strong
+
+# (scenario, minutes, rate Hz, region, sensor); each runs once per seed of the set.
+SUITE = (
+    ("night", 480, 208, "wrist", "LSM6DS3TR-C"),
+    ("sleep", 120, 100, "trunk", "MPU6886"),
+    ("day", 60, 200, "wrist", "LSM6DSOX"),
+    ("day", 60, 100, "ankle", "MPU-6050"),
+    ("day", 60, 208, "trunk", "LSM6DSOX"),
+    ("walking", 20, 200, "wrist", "LSM6DSOX"),
+    ("walking", 20, 100, "ankle", "MPU6886"),
+    ("activity", 20, 200, "wrist", "LSM6DSOX"),
+    ("negative", 10, 200, "wrist", "LSM6DSOX"),
+    ("mixed", 30, 416, "upper_arm", "LSM6DSOX"),
+    ("rest", 10, 50, "trunk", "MPU-6050"),
+    ("tremor", 3, 200, "wrist", "LSM6DSOX"),
+)
+SEED_SETS = {"tuning": (1, 2), "held-out": (101, 102)}
+
+
+def match(truth_t_ms, det_t_ms, window_ms=MATCH_MS):
+    """Greedy one-to-one matching by time, closest pairs first.
+
+    Returns (pairs [(truth index, detection index)], unmatched detection indexes).
+    """
+    truth = np.asarray(truth_t_ms, dtype=float)
+    det = np.asarray(det_t_ms, dtype=float)
+    candidates = []
+    if len(truth) and len(det):
+        order = np.argsort(det)
+        sorted_det = det[order]
+        for i, t in enumerate(truth):
+            lo = np.searchsorted(sorted_det, t - window_ms, "left")
+            hi = np.searchsorted(sorted_det, t + window_ms, "right")
+            for k in range(lo, hi):
+                candidates.append((abs(sorted_det[k] - t), i, int(order[k])))
+    candidates.sort()
+    used_t, used_d, pairs = set(), set(), []
+    for _, i, j in candidates:
+        if i not in used_t and j not in used_d:
+            used_t.add(i)
+            used_d.add(j)
+            pairs.append((i, j))
+    unmatched = [j for j in range(len(det)) if j not in used_d]
+    return pairs, unmatched
+
+
+def visible_peaks_mg(raw, truth_t_ms, half_ms=60, lead_ms=400):
+    """The peak each true jerk reaches in the sampled, band-limited signal: the largest
+    |a - a(before)| within +-half_ms of the true peak, where a(before) is the mean over the
+    lead_ms before it. The generator's peak_g is the physical transient before the sensor's
+    filter; a short jerk sampled at 100 Hz can reach the samples at a third of it."""
+    t = raw.t_ms()
+    acc = raw.acc_mg
+    out = []
+    for tt in truth_t_ms:
+        lo, hi = np.searchsorted(t, [tt - half_ms, tt + half_ms])
+        b0 = np.searchsorted(t, tt - half_ms - lead_ms)
+        if hi <= lo or lo <= b0:
+            out.append(0.0)
+            continue
+        base = acc[b0:lo].mean(axis=0)
+        out.append(float(np.sqrt(((acc[lo:hi] - base) ** 2).sum(axis=1)).max()))
+    return out
+
+
+class Tally:
+    """Counts summed over many scenarios."""
+
+    def __init__(self):
+        self.truth = {}      # key -> number of true jerks
+        self.found = {}      # key -> number detected
+        self.false = {c: 0 for c in CATEGORIES}
+        self.hours = {c: 0.0 for c in CATEGORIES}
+        self.errors_ms = []
+        self.tremor_s = 0.0
+        self.tremor_jerks = 0     # false jerk events during tremor
+        self.tremor_marks = 0     # tremor episodes reported during tremor
+        self.seconds = 0.0
+        self.samples = 0
+
+    def _add(self, key, found):
+        self.truth[key] = self.truth.get(key, 0) + 1
+        self.found[key] = self.found.get(key, 0) + int(found)
+
+    def add(self, scn, events, raw=None):
+        jerks = [e for e in events if e["kind"] in ("jerk", "negative")]
+        tremor = [e for e in events if e["kind"] == "tremor"]
+        det_t = [e["t_ms"] for e in jerks]
+        truth_t = [1000.0 * e.t for e in scn.truth]
+        pairs, unmatched = match(truth_t, det_t)
+        found = {i for i, _ in pairs}
+        visible = None if raw is None else visible_peaks_mg(raw, truth_t)
+        for i, j in pairs:
+            self.errors_ms.append(abs(det_t[j] - truth_t[i]))
+        for i, e in enumerate(scn.truth):
+            hit = i in found
+            self._add(("category", e.category), hit)
+            self._add(("kind", e.kind), hit)
+            if e.category in ("rest", "sleep") and e.peak_g >= MIN_REST_PEAK_G:
+                self._add(("rest+sleep >= 0.15 g", ""), hit)
+            if e.category in ("rest", "sleep") and visible is not None and \
+                    visible[i] >= 1000 * MIN_REST_PEAK_G:
+                self._add(("rest+sleep visible >= 0.15 g", ""), hit)
+            if e.category in ("walking", "activity"):
+                self._add(("activity", ""), hit)
+        starts = np.array([s.start for s in scn.segments])
+        for j in unmatched:
+            k = max(0, int(np.searchsorted(starts, det_t[j] / 1000.0, "right")) - 1)
+            seg = scn.segments[k]
+            self.false[seg.category] += 1
+            if seg.context == "tremor":
+                self.tremor_jerks += 1
+        for seg in scn.segments:
+            self.hours[seg.category] += (seg.end - seg.start) / 3600.0
+            if seg.context == "tremor":
+                self.tremor_s += seg.end - seg.start
+                self.tremor_marks += sum(1 for e in tremor
+                                         if seg.start <= e["t_ms"] / 1000.0 < seg.end)
+        self.seconds += scn.t[-1] - scn.t[0]
+        self.samples += len(scn.t)
+
+    def sensitivity(self, key):
+        n = self.truth.get(key, 0)
+        return (self.found.get(key, 0) / n, n) if n else (float("nan"), 0)
+
+
+def run_suite(seeds, settings=None, log=print):
+    from .scenario_io import generate
+    tally = Tally()
+    for name, minutes, rate, region, sensor in SUITE:
+        for seed in seeds:
+            t0 = time.perf_counter()
+            scn, raw = generate(name, minutes, rate, seed, region, sensor)
+            t1 = time.perf_counter()
+            events = detect_samples(raw, settings)
+            t2 = time.perf_counter()
+            tally.add(scn, events, raw)
+            log("  %-9s %5.0f min %4d Hz %-9s %-11s seed %-4d: %3d true, %4d events "
+                "(generate %.1f s, detect %.1f s)" % (name, minutes, rate, region, sensor,
+                                                      seed, len(scn.truth), len(events),
+                                                      t1 - t0, t2 - t1))
+    return tally
+
+
+def real_data_dir():
+    """shared/data/real beside the checkout (as in CI), or $JERKLOG_REAL_DATA."""
+    env = os.environ.get("JERKLOG_REAL_DATA")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for up in ("../../..", "../../../.."):
+        path = os.path.normpath(os.path.join(here, up, "shared", "data", "real"))
+        if os.path.isdir(path):
+            return path
+    return None
+
+
+def run_real(settings=None):
+    """[(name, hours, events)] for each real recording (all of it is daily movement)."""
+    from .realdata import real_recordings
+    directory = real_data_dir()
+    if not directory:
+        return []
+    out = []
+    for rec in real_recordings(directory):
+        raw = RawSamples.from_units(rec.t, rec.acc, rec.gyro)
+        events = [e for e in detect_samples(raw, settings) if e["kind"] != "tremor"]
+        out.append((rec.name + " (" + rec.location + ")", rec.duration_s / 3600.0,
+                    len(events)))
+    return out
+
+
+def format_report(label, tally):
+    lines = ["### %s seeds" % label, "",
+             "%d scenarios' worth: %.1f h, %d samples" % (0, tally.seconds / 3600.0,
+                                                           tally.samples), "",
+             "| measure | value | n | target |", "|---|---|---|---|"]
+    lines[2] = "%.1f h of generated recordings, %d samples" % (tally.seconds / 3600.0,
+                                                             tally.samples)
+
+    def row(measure, value, n, target):
+        lines.append("| %s | %s | %s | %s |" % (measure, value, n, target))
+
+    s, n = tally.sensitivity(("rest+sleep >= 0.15 g", ""))
+    row("sensitivity at rest and asleep, true peak >= 0.15 g", "%.3f" % s, n, ">= 0.95")
+    s, n = tally.sensitivity(("rest+sleep visible >= 0.15 g", ""))
+    row("sensitivity at rest and asleep, peak in the samples >= 0.15 g", "%.3f" % s, n,
+        ">= 0.95")
+    s, n = tally.sensitivity(("activity", ""))
+    row("sensitivity during activity (walking + other)", "%.3f" % s, n, ">= 0.70")
+    for c in CATEGORIES:
+        s, n = tally.sensitivity(("category", c))
+        row("sensitivity, %s (all peaks)" % c, "%.3f" % s, n, "")
+    for c in CATEGORIES:
+        h = tally.hours[c]
+        rate = tally.false[c] / h if h else float("nan")
+        target = "<= 0.2" if c in ("rest", "sleep") else "<= 5"
+        row("false events per hour, %s" % c, "%.2f" % rate, "%d in %.2f h" % (tally.false[c], h),
+            target)
+    for kind in ("jerk", "series", "rhythmic", "negative", "hypnic"):
+        s, n = tally.sensitivity(("kind", kind))
+        row("sensitivity, kind %s" % kind, "%.3f" % s, n, "")
+    err = median(tally.errors_ms) if tally.errors_ms else float("nan")
+    row("median peak-time error", "%.1f ms" % err, len(tally.errors_ms), "<= 10 ms")
+    row("jerk events during continuous tremor", "%d" % tally.tremor_jerks,
+        "%.1f min" % (tally.tremor_s / 60.0), "0 (counted as tremor)")
+    row("tremor episodes reported during tremor", "%d" % tally.tremor_marks, "", ">= 1")
+    return "\n".join(lines)
+
+
+def format_real(results):
+    lines = ["### Real recordings (shared/data/real: no labelled jerks, so every event is "
+             "false)", "", "| recording | hours | events | per hour | target |",
+             "|---|---|---|---|---|"]
+    for name, hours, n in results:
+        lines.append("| %s | %.3f | %d | %.1f | <= 5 |" % (name, hours, n, n / hours))
+    if not results:
+        lines.append("| (shared/data/real not found) | | | | |")
+    return "\n".join(lines)
+
+
+def main(seed_sets=("tuning", "held-out"), settings=None, log=print):
+    started = time.perf_counter()
+    reports = []
+    for label in seed_sets:
+        log("%s seeds %s:" % (label, SEED_SETS[label]))
+        reports.append(format_report(label, run_suite(SEED_SETS[label], settings, log)))
+    reports.append(format_real(run_real(settings)))
+    text = "\n\n".join(reports)
+    print(text)
+    log("(bench detect took %.0f s)" % (time.perf_counter() - started))
+    return text
