@@ -30,5 +30,8 @@ demo: $(VENV)/.installed
 	$(BIN)/jerklog export --format csv --db $(DEMO_DIR)/demo.sqlite3 --out $(DEMO_DIR)/diary.csv
 	@echo "diary: $(CURDIR)/$(DEMO_DIR)/diary.csv"
 
+bench: $(VENV)/.installed
+	$(BIN)/jerklog bench all
+
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache

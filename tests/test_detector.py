@@ -1,6 +1,8 @@
 """The detector: behaviour on simple truth, settings validation, and identical results under
 MicroPython and CPython on the same samples."""
 import json
+import os
+import tempfile
 
 import pytest
 
@@ -62,13 +64,15 @@ def test_settings_are_validated_with_clear_messages():
 MP_DETECT = """
 import sys, json, detector
 from array import array
-lines = sys.stdin.read().split('\\n')
-rate = int(lines[0])
-det = detector.Detector(rate, json.loads(lines[1]) if lines[1] else None)
+f = open(sys.argv[1])
+rate = int(f.readline())
+settings = f.readline().strip()
+det = detector.Detector(rate, json.loads(settings) if settings else None)
 out = []
-for line in lines[2:]:
+while True:
+    line = f.readline()
     if not line:
-        continue
+        break
     v = [int(x) for x in line.split(',')]
     if det.update(v[0], v[1], v[2], v[3], v[4], v[5], v[6]):
         out.append([getattr(det, 'ev_' + k) for k in ('t_ms', 'duration_ms', 'peak_mg',
@@ -84,8 +88,13 @@ def micropython_events(raw, settings=None):
     values = raw.values()
     body = "\n".join("%d,%s" % (t, ",".join(str(int(x)) for x in v))
                      for t, v in zip(t_ms.tolist(), values.tolist()))
-    stdin = "%d\n%s\n%s\n" % (raw.rate_hz, json.dumps(settings) if settings else "", body)
-    return json.loads(run_micropython(MP_DETECT, stdin=stdin.encode(), heap="4M"))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("%d\n%s\n%s\n" % (raw.rate_hz, json.dumps(settings) if settings else "",
+                                   body))
+    try:
+        return json.loads(run_micropython(MP_DETECT, f.name))
+    finally:
+        os.unlink(f.name)
 
 
 def cpython_events(raw, settings=None):

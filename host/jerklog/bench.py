@@ -249,3 +249,95 @@ def main(seed_sets=("tuning", "held-out"), settings=None, log=print):
     print(text)
     log("(bench detect took %.0f s)" % (time.perf_counter() - started))
     return text
+
+
+# -- firmware cost -----------------------------------------------------------------------
+FIRMWARE_SCRIPT = """
+import gc, sys, time, micropython, detector, protocol
+from array import array
+n = int(sys.argv[2])
+rate = int(sys.argv[3])
+samples = array('h', bytearray(12 * n))
+times = array('i', bytearray(4 * n))
+with open(sys.argv[1], 'rb') as f:
+    f.readinto(samples)
+    f.readinto(times)
+det = detector.Detector(rate)
+sent = [0]
+def write(buf, k):
+    sent[0] += k
+w = protocol.FrameWriter(write, 0x3FFFFFFF, 0x3FFFFFFF)
+def run(passes):
+    p = 0
+    events = 0
+    while p < passes:
+        base = p * (times[n - 1] + 5)
+        i = 0
+        while i < n:
+            j = 6 * i
+            t = base + times[i]
+            if det.update(t, samples[j], samples[j + 1], samples[j + 2], samples[j + 3],
+                          samples[j + 4], samples[j + 5]):
+                w.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
+                        det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
+                        det.ev_confidence, det.ev_activity_mg)
+                events += 1
+            i += 1
+        p += 1
+    return events
+run(1)  # warm up: the detector's history fills
+gc.collect()
+gc.disable()  # so the heap only grows: the difference is what the loop allocated
+before = gc.mem_alloc()
+t0 = time.ticks_us()
+events = run(3)
+us = time.ticks_diff(time.ticks_us(), t0)
+allocated = gc.mem_alloc() - before
+gc.enable()
+print(us, allocated, 3 * n, events, sent[0])
+"""
+
+# Bytecode speed relative to this machine's unix port (DESIGN.md planning factors).
+BOARD_FACTORS = (("RP2040 (Pico, Nano RP2040 Connect)", 150, 250),
+                 ("ESP32 (M5StickC PLUS2)", 110, 130),
+                 ("nRF52840 (XIAO Sense)", 330, 425))
+
+
+def firmware_cost(rate_hz=208, seconds=15, log=print):
+    """Detector + frame writer per sample under micropython -X heapsize=192k, on the samples
+    of a generated day at rate_hz (with gyro): microseconds and bytes allocated per sample."""
+    import subprocess
+    import tempfile
+    from .scenario_io import generate
+    from .sim import find_micropython
+    from .fw import FIRMWARE_DIR
+    _, day = generate("day", 1, rate_hz, 5, "wrist")
+    k = int(seconds * rate_hz)
+    raw = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
+    n = len(raw)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "s.bin")
+        with open(data, "wb") as f:
+            f.write(raw.values().astype("<i2").tobytes())
+            f.write(raw.t_ms().astype("<i4").tobytes())
+        script = os.path.join(tmp, "cost.py")
+        with open(script, "w") as f:
+            f.write("import sys\nsys.path.insert(0, %r)\n" % FIRMWARE_DIR + FIRMWARE_SCRIPT)
+        out = subprocess.run([find_micropython(), "-X", "heapsize=192k", script, data, str(n),
+                              str(rate_hz)], capture_output=True, text=True, check=True)
+    us, allocated, count, events, sent = map(int, out.stdout.split())
+    per_sample = us / count
+    lines = ["### Firmware hot path (detector + frame writer), micropython -X heapsize=192k",
+             "", "%d samples at %d Hz with gyro (generated day, wrist), %d events: "
+             "%.2f us/sample on this machine's unix port, %.3f bytes allocated/sample"
+             % (count, rate_hz, events, per_sample, allocated / count), "",
+             "| board (planning factor) | us/sample | CPU at 208 Hz | CPU at 833 Hz |",
+             "|---|---|---|---|"]
+    for name, lo, hi in BOARD_FACTORS:
+        lines.append("| %s (%d-%dx) | %.0f-%.0f | %.1f-%.1f %% | %.1f-%.1f %% |" % (
+            name, lo, hi, per_sample * lo, per_sample * hi, per_sample * lo * 208 / 1e4,
+            per_sample * hi * 208 / 1e4, per_sample * lo * 833 / 1e4,
+            per_sample * hi * 833 / 1e4))
+    text = "\n".join(lines)
+    print(text)
+    return per_sample, allocated / count

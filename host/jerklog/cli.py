@@ -126,6 +126,18 @@ def cmd_record(args):
     return 0
 
 
+# -- bench -------------------------------------------------------------------------------
+def cmd_bench(args):
+    from . import bench
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    if args.what in ("detect", "all"):
+        sets = ("tuning", "held-out") if args.seeds == "both" else (args.seeds,)
+        bench.main(sets, log=log)
+    if args.what in ("firmware", "all"):
+        bench.firmware_cost(log=log)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="jerklog", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +203,17 @@ def build_parser():
     p.add_argument("port", help="serial port, e.g. /dev/ttyACM0 or COM3")
     _db_arg(p)
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("bench", help="print the benchmark figures (docs/benchmarks.md)",
+                       description="detect: the detector against generated ground truth "
+                       "(tuning and held-out seeds) and the real recordings in "
+                       "shared/data/real (or $JERKLOG_REAL_DATA). firmware: microseconds and "
+                       "bytes allocated per sample of the firmware's hot path under "
+                       "micropython -X heapsize=192k, with estimated CPU share per board.")
+    p.add_argument("what", choices=["detect", "firmware", "all"], nargs="?", default="all")
+    p.add_argument("--seeds", choices=["tuning", "held-out", "both"], default="both",
+                   help="which scenario seed set to run (default both)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
