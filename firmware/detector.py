@@ -478,15 +478,18 @@ class Detector:
             top_factor = self.settings["series_factor_x10"]
             min_duration = self._min_dur
         ref2 = _scaled(median2, self.settings["rest_factor_x10"])
-        top_ref2 = _scaled(top2, top_factor)
+        # Within a series at rest, the big recent bins are the series' own jerks.
+        top_ref2 = 0 if series else _scaled(top2, top_factor)
         if top_ref2 > ref2:
             ref2 = top_ref2
         if ref2 < self._min_peak2:
             ref2 = self._min_peak2
         if peak2 < ref2 or duration < min_duration:
             return False  # part of the movement; it stays in the history
-        if context == pc.CONTEXT_REST:
-            # What this jerk puts in the history is a series, not the wearer moving.
+        if context == pc.CONTEXT_REST and (series or peak2 >= 4 * ref2):
+            # What this jerk puts in the history is a series, not the wearer moving: a series
+            # starts with a clear jerk (twice the acceptance level), so that a run of small
+            # taps just over the bar cannot pass each other through.
             self._series_t = self._t_peak
             if peak2 > self._series_peak2:
                 self._series_peak2 = peak2
