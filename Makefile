@@ -21,6 +21,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
+	@command -v pdftoppm >/dev/null || (apt-get install -y -qq poppler-utils >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq poppler-utils) >/dev/null 2>&1) \
+		|| echo "poppler-utils could not be installed: the PDF rendering test will skip"
 	$(BIN)/python -m pytest -q
 
 demo: $(VENV)/.installed
@@ -28,7 +31,9 @@ demo: $(VENV)/.installed
 	$(BIN)/jerklog simulate --scenario night --seed 1 --db $(DEMO_DIR)/demo.sqlite3 \
 		--start 2026-11-20T22:30:00 --save-raw $(DEMO_DIR)
 	$(BIN)/jerklog export --format csv --db $(DEMO_DIR)/demo.sqlite3 --out $(DEMO_DIR)/diary.csv
-	@echo "diary: $(CURDIR)/$(DEMO_DIR)/diary.csv"
+	$(BIN)/jerklog report --db $(DEMO_DIR)/demo.sqlite3 --out $(DEMO_DIR)/report.pdf
+	@echo "diary:  $(CURDIR)/$(DEMO_DIR)/diary.csv"
+	@echo "report: $(CURDIR)/$(DEMO_DIR)/report.pdf"
 
 bench: $(VENV)/.installed
 	$(BIN)/jerklog bench all

@@ -88,21 +88,6 @@ def cmd_analyze(args):
     return 0
 
 
-# -- export ------------------------------------------------------------------------------
-def cmd_export(args):
-    from .export import write_diary_csv
-    from .timefmt import parse_time, zone
-    tz = zone(args.tz)
-    from_ms = parse_time(args.from_, tz, "--from") if args.from_ else None
-    to_ms = parse_time(args.to, tz, "--to") if args.to else None
-    if from_ms is not None and to_ms is not None and to_ms <= from_ms:
-        raise JerklogError("--to must be after --from")
-    with _open_store(args) as store:
-        n = write_diary_csv(store, args.out, from_ms, to_ms, tz)
-    print("%d events written to %s" % (n, args.out))
-    return 0
-
-
 # -- record ------------------------------------------------------------------------------
 def cmd_record(args):
     from .progress import Progress
@@ -184,18 +169,8 @@ def build_parser():
     p.add_argument("--region", help="body region, added as a column")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("export", help="write the event diary from the store",
-                       description="Export stored events, one row per event, with local "
-                       "times in ISO 8601 with their UTC offset.")
-    p.add_argument("--format", choices=["csv"], default="csv", help="output format (csv)")
-    p.add_argument("--out", required=True, metavar="DIARY.csv", help="file to write")
-    p.add_argument("--from", dest="from_", metavar="ISO-TIME",
-                   help="first time to include (date or date-time; local unless offset given)")
-    p.add_argument("--to", metavar="ISO-TIME", help="end of the range (exclusive)")
-    p.add_argument("--tz", metavar="ZONE",
-                   help="IANA time zone for the diary (default: this computer's)")
-    _db_arg(p)
-    p.set_defaults(func=cmd_export)
+    from .cli_diary import add_subcommands
+    add_subcommands(sub)  # export, report, note
 
     p = sub.add_parser("record", help="record events from a board on a serial port",
                        description="Read frames from a board's USB serial port and store "

@@ -42,6 +42,8 @@ EVENT_COLUMNS = (
            lambda r: r["activity_mg"] / 1000.0),
 )
 COLUMN_NAMES = tuple(c.name for c in EVENT_COLUMNS)
+# The diary CSV (`jerklog export --format csv`): where and when, the event, its identity.
+DIARY_COLUMNS = ("time", "device", "region") + COLUMN_NAMES + ("boot", "seq")
 
 
 def from_wire(record, has_gyro=True):

@@ -48,6 +48,24 @@ CREATE TABLE IF NOT EXISTS heartbeats (
 );
 """ % _EVENT_SQL
 
+# Annotations the wearer (or a carer) adds: medication changes and doses, trigger marks, free
+# notes (alcohol, stress, caffeine, exercise). Appended to SCHEMA: older stores gain the table
+# on opening, and the store's schema version is unchanged.
+NOTE_KINDS = ("medication", "trigger", "note")
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,         -- Unix ms (UTC) the note is about
+    kind TEXT NOT NULL CHECK (kind IN ('medication', 'trigger', 'note')),
+    name TEXT,                        -- medication name (or a short label)
+    dose TEXT,                        -- as written: '500 mg', '2 x 250 mg', 'stopped'
+    text TEXT,                        -- free text
+    created_ms INTEGER NOT NULL,      -- host Unix ms when the note was written
+    device_id INTEGER                 -- the board a note is about, NULL for the wearer
+);
+CREATE INDEX IF NOT EXISTS notes_time ON notes (time_ms);
+"""
+
 
 class Store:
     """Open (creating if needed) the store at path."""
@@ -140,3 +158,65 @@ class Store:
 
     def count_events(self):
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    # -- notes (annotations) ------------------------------------------------------------
+    NOTE_FIELDS = ("time_ms", "kind", "name", "dose", "text", "device_id")
+
+    def add_note(self, time_ms, kind, name=None, dose=None, text=None, device_id=None,
+                 created_ms=None):
+        """Store one note and commit; return its id. See notes.py for checked input."""
+        import time
+        created_ms = int(time.time() * 1000) if created_ms is None else created_ms
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO notes (time_ms, kind, name, dose, text, created_ms, device_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time_ms, kind, name, dose, text, created_ms, device_id))
+        return cur.lastrowid
+
+    def notes(self, from_ms=None, to_ms=None, kind=None):
+        """Notes with time_ms in [from_ms, to_ms) (and of kind), by time, as dicts."""
+        where, params = [], []
+        if from_ms is not None:
+            where.append("time_ms >= ?")
+            params.append(from_ms)
+        if to_ms is not None:
+            where.append("time_ms < ?")
+            params.append(to_ms)
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        sql = "SELECT * FROM notes"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        cur = self.db.execute(sql + " ORDER BY time_ms, id", params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def note(self, note_id):
+        """One note as a dict, or None."""
+        cur = self.db.execute("SELECT * FROM notes WHERE id = ?", (note_id,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def update_note(self, note_id, **fields):
+        """Set the given note fields (keys from NOTE_FIELDS; None clears a field) and
+        commit; return True if the note exists."""
+        bad = set(fields) - set(self.NOTE_FIELDS)
+        if bad:
+            raise ValueError("not note fields: %s" % ", ".join(sorted(bad)))
+        with self.db:
+            if fields:
+                sets = ", ".join("%s = ?" % k for k in fields)
+                cur = self.db.execute("UPDATE notes SET %s WHERE id = ?" % sets,
+                                      tuple(fields.values()) + (note_id,))
+            else:
+                cur = self.db.execute("SELECT 1 FROM notes WHERE id = ?", (note_id,))
+                return cur.fetchone() is not None
+        return cur.rowcount == 1
+
+    def delete_note(self, note_id):
+        """Delete a note and commit; return True if it existed."""
+        with self.db:
+            cur = self.db.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+        return cur.rowcount == 1

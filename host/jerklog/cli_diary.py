@@ -1,0 +1,190 @@
+"""The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
+from . import JerklogError
+
+
+def _db_arg(p):
+    from .cli import _db_arg as db_arg
+    db_arg(p)
+
+
+def _open_store(args):
+    from .cli import _open_store as open_store
+    return open_store(args)
+
+
+# -- shared time arguments -----------------------------------------------------------------
+def _range_args(p, what="include"):
+    p.add_argument("--from", dest="from_", metavar="ISO-TIME",
+                   help="first time to %s (date or date-time; local unless an offset is "
+                   "given)" % what)
+    p.add_argument("--to", metavar="ISO-TIME", help="end of the range (exclusive)")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="IANA time zone (default: this computer's), or a travel plan "
+                   "'Europe/Berlin,2026-07-01T08:00=America/New_York' (see docs/diary.md)")
+
+
+def _range(args):
+    from .diary import Zones
+    zones = Zones(args.tz)
+    from_ms = zones.parse_time(args.from_, "--from") if args.from_ else None
+    to_ms = zones.parse_time(args.to, "--to") if args.to else None
+    if from_ms is not None and to_ms is not None and to_ms <= from_ms:
+        raise JerklogError("--to must be after --from")
+    return zones, from_ms, to_ms
+
+
+# -- export (replaces cmd_export) ----------------------------------------------------------
+def cmd_export(args):
+    from . import diary, edf
+    zones, from_ms, to_ms = _range(args)
+    with _open_store(args) as store:
+        if args.format == "csv":
+            n = diary.write_events_csv(store, args.out, from_ms, to_ms, zones)
+            print("%d events written to %s" % (n, args.out))
+        elif args.format == "summary":
+            n = diary.write_summary_csv(store, args.out, from_ms, to_ms, zones)
+            print("%d rows (days x regions) written to %s" % (n, args.out))
+        else:
+            start = zones.parse_time(args.edf_start, "--edf-start") if args.edf_start \
+                else None
+            info = edf.write_edf(store, args.out, from_ms, to_ms, zones, start_ms=start,
+                                 name=args.name, dob=args.dob)
+            print("%d annotations written to %s (start %s %s%s)" % (
+                info["annotations"], args.out, info["start_local"], info["utc_offset"],
+                ", %d before the start skipped" % info["skipped"] if info["skipped"] else ""))
+    return 0
+
+
+# -- report --------------------------------------------------------------------------------
+def cmd_report(args):
+    from .report import write_report
+    zones, from_ms, to_ms = _range(args)
+    with _open_store(args) as store:
+        info = write_report(store, args.out, from_ms, to_ms, tz=zones, name=args.name,
+                            dob=args.dob, max_events=args.max_events)
+    print("report written to %s (%s%s, %d events listed of %d)" % (
+        args.out, info["format"].upper(),
+        ", %d pages" % info["pages"] if info["format"] == "pdf" else "",
+        info["events_listed"], info["events_total"]))
+    return 0
+
+
+# -- note ----------------------------------------------------------------------------------
+def cmd_note_add(args):
+    import time
+    from . import notes
+    from .diary import Zones
+    zones = Zones(args.tz)
+    when = zones.parse_time(args.time, "--time") if args.time else int(time.time() * 1000)
+    with _open_store(args) as store:
+        nid = notes.add_note(store, when, args.kind, name=args.name, dose=args.dose,
+                             text=args.text, device_id=args.device)
+        print("note %d: %s" % (nid, notes.format_notes([store.note(nid)],
+                                                       zones.tz_at(when))[0].strip()))
+    return 0
+
+
+def cmd_note_list(args):
+    from . import notes
+    zones, from_ms, to_ms = _range(args)
+    with _open_store(args) as store:
+        found = notes.list_notes(store, from_ms, to_ms, args.kind)
+    tz = zones.tzs[0] if zones.single else None
+    for line in notes.format_notes(found, tz):
+        print(line)
+    if not found:
+        print("no notes")
+    return 0
+
+
+def cmd_note_edit(args):
+    from . import notes
+    from .diary import Zones
+    zones = Zones(args.tz)
+    with _open_store(args) as store:
+        when = zones.parse_time(args.time, "--time") if args.time else None
+        n = notes.edit_note(store, args.id, when=when, kind=args.kind, name=args.name,
+                            dose=args.dose, text=args.text, device_id=args.device)
+        print("note %d: %s" % (n["id"], notes.format_notes([n], zones.tzs[0])[0].strip()))
+    return 0
+
+
+def cmd_note_delete(args):
+    from . import notes
+    with _open_store(args) as store:
+        n = notes.delete_note(store, args.id)
+    print("deleted note %d (%s: %s)" % (n["id"], n["kind"], notes.describe(n)))
+    return 0
+
+
+def add_subcommands(sub):
+    """The parsers; `export` replaces the existing one."""
+    p = sub.add_parser("export", help="write the event diary, a daily summary or EDF+",
+                       description="Export stored events: csv (one row per event, with "
+                       "series, group, extent and when), summary (one row per local day and "
+                       "body region) or edf (EDF+ annotations to lay over an EEG or sleep "
+                       "study). Times are ISO 8601 local times with their UTC offset.")
+    p.add_argument("--format", choices=["csv", "summary", "edf"], default="csv",
+                   help="csv (default), summary or edf")
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write")
+    _range_args(p)
+    p.add_argument("--edf-start", metavar="ISO-TIME",
+                   help="edf: count onsets from this time (the EEG's start); default --from, "
+                   "else the first event")
+    p.add_argument("--name", help="edf: patient name for the header (omitted if not given)")
+    p.add_argument("--dob", metavar="YYYY-MM-DD",
+                   help="edf: date of birth for the header (omitted if not given)")
+    _db_arg(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="write the doctor's report (PDF or HTML)",
+                       description="One page that answers where, how often, in what pattern "
+                       "and when the jerks happened, with plots and the event list behind it. "
+                       "PDF or self-contained HTML by the file's extension. It is not a "
+                       "diagnosis: a doctor interprets it.")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html", help="file to write")
+    _range_args(p)
+    p.add_argument("--name", help="patient name (shown only if given)")
+    p.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth (shown only if given)")
+    p.add_argument("--max-events", type=int, default=2000, metavar="N",
+                   help="list at most N events (default 2000; all are in `export`)")
+    _db_arg(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("note", help="add, list, edit or delete notes (medication, triggers)",
+                       description="Notes the diary and report use: medication changes and "
+                       "doses (before/after rates), triggers the wearer noticed, and free "
+                       "notes (alcohol, stress, caffeine, exercise).")
+    nsub = p.add_subparsers(dest="note_command", metavar="ACTION", required=True)
+
+    def note_fields(q, adding):
+        q.add_argument("--time", metavar="ISO-TIME",
+                       help="when (default: now)" if adding else "new time")
+        q.add_argument("--kind", choices=["medication", "trigger", "note"],
+                       default="note" if adding else None,
+                       help="medication, trigger or note" + (" (default note)" if adding
+                                                             else ""))
+        q.add_argument("--name", help="medication: the drug's name")
+        q.add_argument("--dose", help="medication: dose as written ('500 mg', 'stopped')")
+        q.add_argument("--text", help="free text ('flashing lights', 'two coffees')")
+        q.add_argument("--device", type=int, metavar="ID",
+                       help="the board the note is about (default: the wearer)")
+        q.add_argument("--tz", metavar="ZONE", help="zone for --time without offset")
+        _db_arg(q)
+
+    q = nsub.add_parser("add", help="add a note")
+    note_fields(q, True)
+    q.set_defaults(func=cmd_note_add)
+    q = nsub.add_parser("list", help="list notes")
+    _range_args(q, "list")
+    q.add_argument("--kind", choices=["medication", "trigger", "note"])
+    _db_arg(q)
+    q.set_defaults(func=cmd_note_list)
+    q = nsub.add_parser("edit", help="change a note (give only what changes; '' clears)")
+    q.add_argument("id", type=int)
+    note_fields(q, False)
+    q.set_defaults(func=cmd_note_edit)
+    q = nsub.add_parser("delete", help="delete a note")
+    q.add_argument("id", type=int)
+    _db_arg(q)
+    q.set_defaults(func=cmd_note_delete)
