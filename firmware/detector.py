@@ -80,7 +80,9 @@ BIN_MS = const(100)           # context history resolution
 ACC_CLAMP = const(16000)      # mg; keeps 3 * d^2 < 2**30
 GYRO_CLAMP = const(18000)     # 0.1 deg/s
 LEVEL2_MAX = const(16000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
-TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of this length
+TREMOR_PIECE_MS = const(60000)
+REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
+REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it  # a long tremor episode is reported in pieces of this length
 
 IDLE = const(0)
 OPEN = const(1)
@@ -184,11 +186,12 @@ class Detector:
         self._bin_max = 0
         self._bin_rises = 0
         self._above = False
+        self._hump2 = 1
         self._bins = 0
         self._ring_pos = 0
         self._typical2 = 0      # EMA of bin maxima, mg^2
         self._rise_rate = 0     # EMA of humps per bin, x16
-        self._rest_frac = 0     # EMA of "median bin quiet", 0..1024
+        self._rest_frac = 0     # EMA of "typical level quiet", 0..REST_ONE
         self._tremor_frac = 0   # EMA of "bin looks like tremor", 0..1024
         self._tremor_on = False
         self._tremor_start = 0
@@ -254,8 +257,8 @@ class Detector:
             ready = self._close_bin(t_ms)
         if m2 > self._bin_max:
             self._bin_max = m2
-        # Humps: rises of |d| through half the trigger level (for the tremor band).
-        if m2 >= self._low2:
+        # Humps: rises of |d| through half the typical bin peak (for the tremor band).
+        if m2 >= self._hump2:
             if not self._above:
                 self._above = True
                 self._bin_rises += 1
@@ -360,10 +363,11 @@ class Detector:
             typical += (m - typical) >> 3
             self._typical2 = typical
             self._set_trigger()
+        self._hump2 = (typical >> 2) + 1
         self._rise_rate += ((self._bin_rises << 4) - self._rise_rate) >> 3
         quiet = typical < self._rest2
         if quiet:
-            self._rest_frac += (1024 - self._rest_frac) >> self._ks
+            self._rest_frac += (REST_ONE - self._rest_frac) >> self._ks
         else:
             self._rest_frac -= (self._rest_frac >> self._ks) + 1
             if self._rest_frac < 0:
@@ -498,7 +502,7 @@ class Detector:
         self._typical2 = self._typical_open
         self._jerk_bin = self._bins + 1
         self._set_trigger()
-        if context == pc.CONTEXT_REST and self._rest_frac >= 900 and \
+        if context == pc.CONTEXT_REST and self._rest_frac >= REST_ASLEEP and \
                 self._t_peak - self._t0 >= self.settings["sleep_ms"]:
             context = pc.CONTEXT_ASLEEP
         self.events += 1

@@ -154,3 +154,22 @@ def test_detector_and_frames_do_not_allocate_per_sample():
     assert events >= 9   # the loop really ran through events under the lock
     assert candidates > events  # and through rejected candidates
     assert sent > 0
+
+
+def test_context_becomes_asleep_after_a_long_quiet_stretch():
+    raw = synthetic_recording(13 * 60, 50, (60.0, 12.5 * 60), jerk_g=0.5, gyro=False)
+    early, late = detect_samples(raw)
+    assert early["context"] == "rest" and late["context"] == "asleep"
+    assert late["peak_dps"] is None  # no gyro: empty, not zero
+
+
+def test_continuous_tremor_is_an_episode_not_jerks():
+    import numpy as np
+    raw = synthetic_recording(90, 200, ())
+    t = raw.t_us / 1e6
+    on = (t >= 20) & (t < 80)
+    raw.acc_mg[on, 2] += np.round(250 * np.sin(2 * np.pi * 6.0 * t[on])).astype(int)
+    events = detect_samples(raw)
+    assert [e["kind"] for e in events] == ["tremor"]
+    assert events[0]["duration_ms"] >= 50000
+    assert 15000 <= events[0]["t_ms"] <= 25000
