@@ -23,7 +23,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "host"))
 
-from jerklog import diary, edf, export, notes, report  # noqa: E402
+from jerklog import diary, edf, notes, report  # noqa: E402
 from jerklog.events import COLUMN_NAMES  # noqa: E402
 from jerklog.store import Store  # noqa: E402
 from jerklog.timefmt import zone  # noqa: E402
@@ -216,8 +216,6 @@ def main(argv=None):
     out = lambda name: os.path.join(tmp, name)  # noqa: E731
     print("outputs in %s; load average %s" % (tmp, " ".join("%.2f" % x for x in
                                                             os.getloadavg())))
-    timed("export.write_diary_csv (existing CSV)",
-          lambda: export.write_diary_csv(store, out("plain.csv"), tz=zone(TZ)))
     timed("diary.write_events_csv (diary CSV + series, group)",
           lambda: diary.write_events_csv(store, out("diary.csv"), tz=TZ))
     timed("diary.Diary (all figures) + summary()",

@@ -15,8 +15,10 @@ BATCH = 32                # samples read from the board per call
 class Recorder:
     """Owns the buffers (made once) and runs the per-sample path without allocating."""
 
-    def __init__(self, board, detector, writer, region, epoch_ms=0):
+    def __init__(self, board, detector, writer, region, epoch_ms=0, log=None):
         self.board = board
+        self.log = log              # the on-board EventLog, or None
+        self.log_errors = 0         # appends that failed (flash full or faulty)
         self.detector = detector
         self.writer = writer
         self.region = region
@@ -27,10 +29,21 @@ class Recorder:
         self._next_heartbeat = HEARTBEAT_MS
         self._heartbeats = 0
 
-    def hello(self):
+    def hello(self, keep=False):
+        """Send a hello; keep=True also logs it, so the boot's clock travels with its events."""
         b = self.board
         self.writer.hello(b.rate_hz, protocol.FLAG_GYRO if b.has_gyro else 0, self.epoch_ms,
                           FIRMWARE_VERSION, b.name, b.sensor, self.region)
+        if keep:
+            self._keep()
+
+    def _keep(self):
+        """Append the frame just sent to the on-board log (allocation-free once open)."""
+        if self.log is not None:
+            try:
+                self.log.append(self.writer.payload_buf, self.writer.last_len)
+            except OSError:
+                self.log_errors += 1  # a flash fault must never stop detection
 
     def heartbeat(self):
         d = self.detector
@@ -54,12 +67,53 @@ class Recorder:
                 w.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
                         det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
                         det.ev_confidence, det.ev_activity_mg)
+                self._keep()
             self.uptime_ms = t
             if t >= self._next_heartbeat:
                 self._next_heartbeat = t + HEARTBEAT_MS
                 self.heartbeat()
             i += 1
         return n
+
+    # -- commands from the host --------------------------------------------------------
+    def handle(self, cmd):
+        """Carry out one command record from the host."""
+        c = cmd["command"]
+        if c == protocol.CMD_HELLO:
+            self.hello()
+        elif c == protocol.CMD_LOG_DUMP:
+            self.dump_log(cmd["argument"])
+        elif c == protocol.CMD_LOG_ACK:
+            boot_id, seq = protocol.parse_log_cursor(cmd["argument"])
+            n = self.log.ack(boot_id, seq, self.writer.device_id) if self.log else 0
+            self.log_status(protocol.LOG_ACKED, n, 0, 0)
+        elif c == protocol.CMD_LOG_STATUS:
+            self.log_status(protocol.LOG_STATE, 0, 0, 0)
+
+    def dump_log(self, argument):
+        """Send every logged record after the cursor (all unacknowledged ones for -1)."""
+        sent = last_boot = last_seq = 0
+        if self.log is not None:
+            after = None
+            if argument != -1:
+                boot_id, seq = protocol.parse_log_cursor(argument)
+                after = (self.writer.device_id, boot_id, seq)
+            for payload in self.log.records(after):
+                self.writer.replay(payload)
+                last_boot = payload[5] | (payload[6] << 8) | (payload[7] << 16) | \
+                    (payload[8] << 24)
+                last_seq = payload[9] | (payload[10] << 8) | (payload[11] << 16) | \
+                    (payload[12] << 24)
+                sent += 1
+        self.log_status(protocol.LOG_DUMPED, sent, last_boot, last_seq)
+
+    def log_status(self, reason, records, last_boot, last_seq):
+        log = self.log
+        if log is None:
+            self.writer.log_status(reason, records, last_boot, last_seq, 0, 0, 0, 0)
+        else:
+            self.writer.log_status(reason, records, last_boot, last_seq, log.dropped,
+                                   log.count(), log.used_bytes, log.capacity_bytes)
 
     def goodbye(self, reason):
         d = self.detector

@@ -4,9 +4,13 @@ On a board: (issue: real boards) reads config, builds the board and runs the loo
 On the MicroPython unix port it is the simulator's device:
 
     micropython -X heapsize=192k main.py --raw REC.csv [--region NAME] [--device-id N]
-        [--epoch-ms MS] [--settings FILE.json] [--realtime]
+        [--epoch-ms MS] [--settings FILE.json] [--realtime] [--log DIR [--log-bytes N]]
+        [--untethered]
 
-Frames go to stdout (the simulator connects it to a pseudo-terminal).
+Frames go to stdout (the simulator connects it to a pseudo-terminal) and commands come in
+on stdin. --log keeps every event in an on-board log in DIR as a board does on flash;
+--untethered plays the recording with no computer attached (frames go nowhere, the log
+keeps them for the next connection).
 """
 import sys
 
@@ -17,8 +21,8 @@ import protocol
 
 def _args(argv):
     opts = {"--raw": None, "--region": "unknown", "--device-id": "1", "--epoch-ms": "0",
-            "--settings": None, "--boot-id": None}
-    flags = {"--realtime": False}
+            "--settings": None, "--boot-id": None, "--log": None, "--log-bytes": "262144"}
+    flags = {"--realtime": False, "--untethered": False}
     i = 1
     while i < len(argv):
         a = argv[i]
@@ -40,38 +44,11 @@ def _boot_id():
     return (b[0] | (b[1] << 8) | (b[2] << 16) | ((b[3] & 0x3F) << 24)) or 1
 
 
-def wait_for_host(stream, timeout_ms=60000):
-    """Block until a command frame arrives: the host has opened the line and is reading.
-
-    A real board's USB stack knows this from DTR; a pseudo-terminal has no such signal, and
-    anything written before the host opened the port would be flushed away.
-    """
-    import select
-    import time
-    p = select.poll()
-    p.register(stream, select.POLLIN)
-    chunk = bytearray()
-    deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
-    while time.ticks_diff(deadline, time.ticks_ms()) > 0:
-        if not p.poll(100):
-            continue
-        b = stream.read(1)
-        if not b:
-            raise OSError("the host closed the line")
-        if b[0] != 0:
-            chunk.extend(b)
-            continue
-        rec = protocol.decode_frame(bytes(chunk)) if chunk else None
-        chunk = bytearray()
-        if rec and rec["type"] == "command":
-            return rec
-    raise OSError("no host opened the line within %d s" % (timeout_ms // 1000))
-
-
 def main_sim(argv):
     import json
     import time
     import board_sim
+    import commands
     opts = _args(argv)
     if not opts["--raw"]:
         raise ValueError("--raw PATH is required on the unix port")
@@ -82,26 +59,55 @@ def main_sim(argv):
             settings = json.load(f)
     det = detector.Detector(board.rate_hz, settings)
     boot_id = int(opts["--boot-id"]) if opts["--boot-id"] else _boot_id()
-    out = sys.stdout.buffer
-    writer = protocol.FrameWriter(protocol.make_writer(out), int(opts["--device-id"]), boot_id)
-    rec = app.Recorder(board, det, writer, opts["--region"], int(opts["--epoch-ms"]))
-    wait_for_host(sys.stdin.buffer)
-    rec.hello()
+    device_id = int(opts["--device-id"])
+    log = None
+    if opts["--log"]:
+        import eventlog
+        log = eventlog.EventLog(opts["--log"], max_bytes=int(opts["--log-bytes"]))
+    untethered = opts["--untethered"]
+    if untethered:
+        def write(buf, n):
+            pass  # no computer: like a board's USB with no host, frames go nowhere
+    else:
+        write = protocol.make_writer(sys.stdout.buffer)
+    writer = protocol.FrameWriter(write, device_id, boot_id)
+    rec = app.Recorder(board, det, writer, opts["--region"], int(opts["--epoch-ms"]), log)
+    host = None
+    first = None
+    if not untethered:
+        # A pty has no DTR and pyserial flushes what arrived before it opened the port:
+        # wait for the host's first command, as a board would wait for USB to enumerate.
+        host = commands.CommandReader(sys.stdin.buffer, device_id)
+        first = host.next(60000)
+        if first is None:
+            raise OSError("no host opened the line within 60 s")
+    rec.hello(keep=True)
+    if first is not None and first["command"] != protocol.CMD_HELLO:
+        rec.handle(first)
     realtime = opts["--realtime"]
     start = time.ticks_ms()
     while not board.finished:
         rec.step()
+        if host is not None:
+            cmd = host.next()
+            while cmd is not None:
+                rec.handle(cmd)
+                cmd = host.next()
         if realtime:
             ahead = rec.uptime_ms - time.ticks_diff(time.ticks_ms(), start)
             if ahead > 0:
                 time.sleep_ms(ahead)
     rec.heartbeat()
     rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
-    # Stay until the host hangs up, so nothing written is lost when the line closes.
-    import select
-    p = select.poll()
-    p.register(sys.stdin, select.POLLIN)
-    p.poll(30000)
+    if log is not None:
+        log.close()
+    # Serve the host (log dumps and acks) until it hangs up, so nothing is lost at the end.
+    if host is not None:
+        deadline = time.ticks_add(time.ticks_ms(), 30000)
+        while not host.closed and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+            cmd = host.next(100)
+            if cmd is not None:
+                rec.handle(cmd)
 
 
 if sys.implementation.name == "micropython" and sys.platform == "linux":

@@ -34,9 +34,10 @@ EVENT = const(2)
 HEARTBEAT = const(3)
 GOODBYE = const(4)
 COMMAND = const(5)   # host -> device
+LOG_STATUS = const(6)  # device -> host: after a log dump, an ack or a status request
 
 RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE: "goodbye",
-                COMMAND: "command"}
+                COMMAND: "command", LOG_STATUS: "log_status"}
 
 HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
 HEADER_SIZE = const(13)
@@ -81,6 +82,20 @@ GOODBYE_STOPPED = const(2)           # stopped on request
 COMMAND_FMT = "<Bq"
 COMMAND_FIELDS = ("command", "argument")
 CMD_HELLO = const(1)   # send a hello now (the host has just opened the port)
+CMD_LOG_DUMP = const(2)    # send the on-board log: argument a log cursor, or -1 for all
+CMD_LOG_ACK = const(3)     # the host holds everything through the cursor: the board may trim
+CMD_LOG_STATUS = const(4)  # send a LOG_STATUS now
+
+# Log status body: reason u8 (LOG_*), records u32 (sent by a dump, or newly acknowledged),
+# last_boot u32 and last_seq u32 (the last record a dump sent; 0, 0 if none), dropped u32
+# (records lost to the log's size bound, ever), pending u32 (unacknowledged records left),
+# used_bytes u32, capacity_bytes u32.
+LOG_STATUS_FMT = "<BIIIIIII"
+LOG_STATUS_FIELDS = ("reason", "records", "last_boot", "last_seq", "dropped", "pending",
+                     "used_bytes", "capacity_bytes")
+LOG_DUMPED = const(1)
+LOG_ACKED = const(2)
+LOG_STATE = const(3)
 
 KIND_JERK = const(1)        # positive myoclonus: a brief contraction
 KIND_NEGATIVE = const(2)    # negative myoclonus: a brief lapse against gravity and its catch
@@ -197,11 +212,15 @@ class FrameWriter:
         self.boot_id = boot_id
         self.seq = 0
         self._payload = bytearray(MAX_PAYLOAD + 2)
+        # The last frame's payload is payload_buf[0:last_len]: what the on-board log keeps.
+        self.payload_buf = self._payload
+        self.last_len = 0
         self._frame = bytearray(MAX_FRAME)
 
-    def _send(self, body_len):
+    def _send(self, body_len, count=True):
         p = self._payload
         n = HEADER_SIZE + body_len
+        self.last_len = n
         crc = crc16(p, 0, n)
         p[n] = crc & 0xFF
         p[n + 1] = crc >> 8
@@ -210,7 +229,8 @@ class FrameWriter:
         m = cobs_encode_into(p, n + 2, f, 1)
         f[m] = 0
         self._write(f, m + 1)
-        self.seq += 1
+        if count:
+            self.seq += 1
 
     def _header(self, rtype):
         struct.pack_into(HEADER_FMT, self._payload, 0, rtype, self.device_id, self.boot_id,
@@ -239,6 +259,19 @@ class FrameWriter:
                          events & 0xFFFFFFFF)
         self._send(17)
 
+    def log_status(self, reason, records, last_boot, last_seq, dropped, pending, used_bytes,
+                   capacity_bytes):
+        self._header(LOG_STATUS)
+        struct.pack_into(LOG_STATUS_FMT, self._payload, HEADER_SIZE, reason, records,
+                         last_boot, last_seq, dropped, pending, used_bytes, capacity_bytes)
+        self._send(29)
+
+    def replay(self, payload):
+        """Send a stored payload (from the on-board log) as it was: its own header and seq."""
+        n = len(payload)
+        self._payload[0:n] = payload
+        self._send(n - HEADER_SIZE, count=False)
+
     def hello(self, rate_hz, flags, epoch_ms, firmware, board, sensor, region):
         """Send a hello record. Strings are truncated to 31 bytes each."""
         self._header(HELLO)
@@ -265,6 +298,18 @@ def command_frame(command, argument=0, device_id=0, seq=0):
     frame = bytearray(MAX_FRAME)
     m = cobs_encode_into(payload, n + 2, frame, 1)
     return bytes(frame[:m]) + b"\x00"
+
+
+def log_cursor(boot_id, seq):
+    """Command argument naming a logged record: as 8 bytes, boot_id u32 LE then seq u32 LE."""
+    v = (boot_id & 0xFFFFFFFF) | ((seq & 0xFFFFFFFF) << 32)
+    return v - (1 << 64) if v >= (1 << 63) else v  # the signed i64 of COMMAND_FMT
+
+
+def parse_log_cursor(argument):
+    """(boot_id, seq) of a log cursor; -1 gives (0xFFFFFFFF, 0xFFFFFFFF): no real record."""
+    v = argument & 0xFFFFFFFFFFFFFFFF
+    return v & 0xFFFFFFFF, v >> 32
 
 
 def make_writer(stream):
@@ -321,6 +366,8 @@ def parse_payload(payload):
         fmt, names = GOODBYE_FMT, GOODBYE_FIELDS
     elif rtype == COMMAND:
         fmt, names = COMMAND_FMT, COMMAND_FIELDS
+    elif rtype == LOG_STATUS:
+        fmt, names = LOG_STATUS_FMT, LOG_STATUS_FIELDS
     elif rtype == HELLO:
         if body_len < 12:
             return None

