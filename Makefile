@@ -37,6 +37,7 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/jerklog bench all
+	$(BIN)/python bench/bench_diary.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache
