@@ -11,19 +11,23 @@ except (ImportError, KeyError):
     import protocol
 
 
+LINE_MAX = 96  # a command line is 71 bytes; longer lines are noise
+
+
 class CommandReader:
     def __init__(self, stream, device_id):
         self._stream = stream
         self._device_id = device_id
         self._poll = select.poll()
         self._poll.register(stream, select.POLLIN)
-        self._chunk = bytearray()
+        self._line = bytearray()
         self.closed = False  # the host hung up (end of file on the line)
 
     def next(self, timeout_ms=0):
         """The next command addressed to this device (a record dict), or None.
 
-        Waits at most timeout_ms for the first byte; never blocks otherwise.
+        Waits at most timeout_ms for the first byte; never blocks otherwise. Commands are
+        text lines (see protocol.command_frame); other lines are ignored.
         """
         wait = timeout_ms
         while True:
@@ -37,13 +41,12 @@ class CommandReader:
             if not b:
                 self.closed = True
                 return None
-            if b[0] != 0:
-                if len(self._chunk) < protocol.MAX_FRAME:
-                    self._chunk.extend(b)
+            if b[0] != 10:  # not yet a newline
+                if len(self._line) < LINE_MAX:
+                    self._line.extend(b)
                 continue
-            chunk = self._chunk
-            self._chunk = bytearray()
-            rec = protocol.decode_frame(bytes(chunk)) if chunk else None
-            if rec and rec["type"] == "command" and \
-                    rec["device_id"] in (0, self._device_id):
+            line = self._line
+            self._line = bytearray()
+            rec = protocol.decode_command_line(bytes(line)) if line else None
+            if rec and rec["device_id"] in (0, self._device_id):
                 return rec

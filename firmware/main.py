@@ -4,8 +4,8 @@ On a board: (issue: real boards) reads config, builds the board and runs the loo
 On the MicroPython unix port it is the simulator's device:
 
     micropython -X heapsize=192k main.py --raw REC.csv [--region NAME] [--device-id N]
-        [--epoch-ms MS] [--settings FILE.json] [--realtime] [--log DIR [--log-bytes N]]
-        [--untethered]
+        [--epoch-ms MS] [--settings FILE.json] [--realtime | --speed N]
+        [--log DIR [--log-bytes N]] [--untethered]
 
 Frames go to stdout (the simulator connects it to a pseudo-terminal) and commands come in
 on stdin. --log keeps every event in an on-board log in DIR as a board does on flash;
@@ -23,6 +23,7 @@ def _args(argv):
     opts = {"--raw": None, "--region": "unknown", "--device-id": "1", "--epoch-ms": "0",
             "--settings": None, "--boot-id": None, "--log": None, "--log-bytes": "262144"}
     flags = {"--realtime": False, "--untethered": False}
+    opts["--speed"] = "0"
     i = 1
     while i < len(argv):
         a = argv[i]
@@ -84,7 +85,7 @@ def main_sim(argv):
     rec.hello(keep=True)
     if first is not None and first["command"] != protocol.CMD_HELLO:
         rec.handle(first)
-    realtime = opts["--realtime"]
+    speed = 1 if opts["--realtime"] else int(opts["--speed"])  # 0: as fast as possible
     start = time.ticks_ms()
     while not board.finished:
         rec.step()
@@ -93,8 +94,8 @@ def main_sim(argv):
             while cmd is not None:
                 rec.handle(cmd)
                 cmd = host.next()
-        if realtime:
-            ahead = rec.uptime_ms - time.ticks_diff(time.ticks_ms(), start)
+        if speed:
+            ahead = rec.uptime_ms // speed - time.ticks_diff(time.ticks_ms(), start)
             if ahead > 0:
                 time.sleep_ms(ahead)
     rec.heartbeat()
@@ -108,6 +109,9 @@ def main_sim(argv):
             cmd = host.next(100)
             if cmd is not None:
                 rec.handle(cmd)
+                if cmd["command"] == protocol.CMD_HELLO:
+                    # A host that (re)connects after the end hears that it is over.
+                    rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
 
 
 if sys.implementation.name == "micropython" and sys.platform == "linux":

@@ -273,13 +273,18 @@ class FrameWriter:
         self._send(n - HEADER_SIZE, count=False)
 
     def hello(self, rate_hz, flags, epoch_ms, firmware, board, sensor, region):
-        """Send a hello record. Strings are truncated to 31 bytes each."""
+        """Send a hello record. Strings are cut to at most 31 bytes, on a character boundary."""
         self._header(HELLO)
         p = self._payload
         struct.pack_into(HELLO_FMT, p, HEADER_SIZE, PROTOCOL_VERSION, rate_hz, flags, epoch_ms)
         o = HEADER_SIZE + 12
         for s in (firmware, board, sensor, region):
-            b = s.encode()[:31]
+            b = s.encode()
+            if len(b) > 31:
+                cut = 31
+                while cut > 0 and b[cut] & 0xC0 == 0x80:
+                    cut -= 1  # never cut inside a UTF-8 character
+                b = b[:cut]
             p[o] = len(b)
             p[o + 1:o + 1 + len(b)] = b
             o += 1 + len(b)
@@ -287,7 +292,12 @@ class FrameWriter:
 
 
 def command_frame(command, argument=0, device_id=0, seq=0):
-    """One host -> device command frame, as bytes (host side; allocates)."""
+    """One host -> device command as a text line: ":" + hex(payload + crc16) + newline.
+
+    Commands travel as hex text, not COBS: a binary frame can hold 0x03, which is Ctrl-C to
+    a board's USB REPL and would stop main.py (and 0x04, Ctrl-D, a soft reset). Hex digits
+    are never control characters. Host side; allocates.
+    """
     payload = bytearray(HEADER_SIZE + 9 + 2)
     struct.pack_into(HEADER_FMT, payload, 0, COMMAND, device_id, 0, seq)
     struct.pack_into(COMMAND_FMT, payload, HEADER_SIZE, command, argument)
@@ -295,9 +305,30 @@ def command_frame(command, argument=0, device_id=0, seq=0):
     crc = crc16(payload, 0, n)
     payload[n] = crc & 0xFF
     payload[n + 1] = crc >> 8
-    frame = bytearray(MAX_FRAME)
-    m = cobs_encode_into(payload, n + 2, frame, 1)
-    return bytes(frame[:m]) + b"\x00"
+    import binascii
+    return b"\n:" + binascii.hexlify(payload) + b"\n"
+
+
+def decode_command_line(line):
+    """A command record from one text line (without its newline), or None if it is not one."""
+    i = line.find(b":")
+    if i < 0:
+        return None
+    text = line[i + 1:].strip()
+    if len(text) != 2 * (HEADER_SIZE + 9 + 2):
+        return None
+    try:
+        import binascii
+        raw = binascii.unhexlify(text)
+    except ValueError:
+        return None
+    n = len(raw) - 2
+    if crc16(raw, 0, n) != raw[n] | (raw[n + 1] << 8):
+        return None
+    rec = parse_payload(raw[:n])
+    if rec is None or rec["type"] != "command":
+        return None
+    return rec
 
 
 def log_cursor(boot_id, seq):

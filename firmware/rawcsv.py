@@ -16,6 +16,8 @@ _SCALE = {"t": (6, 10 ** 15, "s"), "ax": (3, 32000, "g"), "ay": (3, 32000, "g"),
 
 def parse_header(line):
     """Map the header to column indexes: a 7-tuple for COLUMNS, -1 where gyro is absent."""
+    if line[:1] == "\ufeff":
+        line = line[1:]  # a byte-order mark, as spreadsheet programs write
     names = [n.strip().strip('"').lower() for n in line.strip().split(",")]
     missing = [c for c in REQUIRED if c not in names]
     if missing:

@@ -19,9 +19,11 @@ def _db_arg(p):
                    help="the SQLite store (default: $JERKLOG_DB, else %s)" % default_db_path())
 
 
-def _open_store(args):
+def _open_store(args, create=True):
+    """The store named by --db, $JERKLOG_DB or the default; create=False for commands that
+    only read it, so a mistyped path is an error instead of an empty diary."""
     from .store import Store
-    return Store(args.db or default_db_path())
+    return Store(args.db or default_db_path(), create=create)
 
 
 # -- simulate ----------------------------------------------------------------------------

@@ -7,9 +7,9 @@ def _db_arg(p):
     db_arg(p)
 
 
-def _open_store(args):
+def _open_store(args, create=False):
     from .cli import _open_store as open_store
-    return open_store(args)
+    return open_store(args, create)
 
 
 # -- shared time arguments -----------------------------------------------------------------
@@ -76,7 +76,7 @@ def cmd_note_add(args):
     from .diary import Zones
     zones = Zones(args.tz)
     when = zones.parse_time(args.time, "--time") if args.time else int(time.time() * 1000)
-    with _open_store(args) as store:
+    with _open_store(args, create=True) as store:  # notes may come before recordings
         nid = notes.add_note(store, when, args.kind, name=args.name, dose=args.dose,
                              text=args.text, device_id=args.device)
         print("note %d: %s" % (nid, notes.format_notes([store.note(nid)],

@@ -38,17 +38,26 @@ def atomic_output(path, mode="w", newline=None):
 
     On any error the temporary file is removed, so a half-written output never appears.
     """
+    from . import JerklogError
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError("output directory %s does not exist" % directory)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part",
-                               dir=directory)
+        raise JerklogError("cannot write %s: directory %s does not exist" % (path, directory))
+    if os.path.isdir(path):
+        raise JerklogError("cannot write %s: it is a directory" % path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part",
+                                   dir=directory)
+    except OSError as e:
+        raise JerklogError("cannot write %s: %s" % (path, e.strerror or e))
     try:
         os.fchmod(fd, 0o600)
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise JerklogError("cannot write %s: %s" % (path, e.strerror or e))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

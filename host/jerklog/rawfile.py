@@ -16,20 +16,40 @@ from jerklog_firmware import board_sim
 CHUNK = 65536  # samples per write
 
 
+class _Utf8Lines:
+    """The lines of a file opened with errors="surrogateescape": a line holding bytes that
+    are not UTF-8 raises ValueError naming that line (a strict decoder fails some 8 KB
+    ahead of the line it is reading, so it cannot say where)."""
+
+    def __init__(self, f):
+        self._f = f
+        self._line_no = 0
+
+    def readline(self):
+        line = self._f.readline()
+        if line:
+            self._line_no += 1
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("line %d: not UTF-8 text" % self._line_no)
+            if "\x00" in line:
+                raise ValueError("line %d: not a text file (NUL bytes)" % self._line_no)
+        return line
+
+
 def open_raw(path):
     """Open a raw CSV and return (file, RawReader); errors name the file and line."""
     try:
-        f = open(path, "r", encoding="utf-8", errors="strict", newline="")
+        # surrogateescape: a stray non-UTF-8 byte fails as a bad value on its own line
+        f = open(path, "r", encoding="utf-8", errors="surrogateescape", newline="")
     except OSError as e:
         raise JerklogError("cannot read %s: %s" % (path, e.strerror or e))
     try:
-        return f, rawcsv.RawReader(f)
+        return f, rawcsv.RawReader(_Utf8Lines(f))
     except ValueError as e:
         f.close()
         raise JerklogError("%s: %s" % (path, e))
-    except UnicodeDecodeError:
-        f.close()
-        raise JerklogError("%s: not a text CSV file" % path)
 
 
 def iter_rows(path):
@@ -43,8 +63,6 @@ def iter_rows(path):
                 row = reader.next_row()
             except ValueError as e:
                 raise JerklogError("%s: %s" % (path, e))
-            except UnicodeDecodeError:
-                raise JerklogError("%s: line %d: not UTF-8 text" % (path, reader.line_no + 1))
             if row is None:
                 break
             buf[n] = row

@@ -14,7 +14,8 @@ from .events import from_wire
 from .fw import protocol
 
 READ_TIMEOUT_S = 0.2
-HEARTBEAT_KEEP_MS = 60000  # store one heartbeat a minute per boot (and every change in drops)
+HEARTBEAT_KEEP_MS = 60000
+DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming  # store one heartbeat a minute per boot (and every change in drops)
 
 
 def now_ms():
@@ -29,10 +30,21 @@ class BootState:
         self.has_gyro = True
         self.epoch_ms = None      # Unix ms at uptime 0
         self.clock = None         # 'device' or 'host'
-        self.last_seq = None
-        self.lost = 0             # records missing from seq gaps
+        self.last_seq = None      # highest seq seen (this session or stored before)
+        self.live_seen = set()    # seqs received live this session (not from a log dump)
+        self.live_low = None      # lowest and highest of them
+        self.live_high = None
+        self.newest = True        # the record being handled is the newest of its boot
         self.kept_minute = None
         self.kept_dropped = None
+
+    @property
+    def lost(self):
+        """Records missing from the live stream: seqs between the lowest and highest received
+        live that never arrived (a gap filled later is not lost)."""
+        if self.live_low is None:
+            return 0
+        return self.live_high - self.live_low + 1 - len(self.live_seen)
 
 
 class Ingest:
@@ -56,16 +68,21 @@ class Ingest:
         if st is None:
             st = self.boots[key] = BootState()
             row = self.store.db.execute(
-                "SELECT region, has_gyro, epoch_ms, clock FROM boots WHERE device_id = ? AND "
-                "boot_id = ?", key).fetchone()
-            if row:  # a boot heard before this session: keep its clock mapping
-                st.region, gyro, st.epoch_ms, st.clock = row
+                "SELECT region, has_gyro, epoch_ms, clock, last_seq FROM boots WHERE "
+                "device_id = ? AND boot_id = ?", key).fetchone()
+            if row:  # a boot heard before this session: keep its clock mapping and counters
+                st.region, gyro, st.epoch_ms, st.clock, st.last_seq = row
                 st.has_gyro = gyro is None or bool(gyro)
             self.store.upsert_boot(key[0], key[1], host_ms)
         seq = rec["seq"]
-        if st.last_seq is not None and seq > st.last_seq + 1 and not self.replaying:
-            st.lost += seq - st.last_seq - 1
-        if st.last_seq is None or seq > st.last_seq:
+        if not self.replaying:
+            st.live_seen.add(seq)
+            if st.live_low is None or seq < st.live_low:
+                st.live_low = seq
+            if st.live_high is None or seq > st.live_high:
+                st.live_high = seq
+        st.newest = st.last_seq is None or seq >= st.last_seq
+        if st.newest:
             st.last_seq = seq
         return key, st
 
@@ -81,6 +98,8 @@ class Ingest:
             self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=estimate, clock="host")
 
     def handle(self, rec, host_ms=None):
+        if rec["type"] == "command":
+            return  # our own request echoed back: not a device
         host_ms = self.clock() if host_ms is None else host_ms
         key, st = self._boot(rec, host_ms)
         kind = rec["type"]
@@ -117,6 +136,8 @@ class Ingest:
                 store.add_heartbeat(key[0], key[1], rec["seq"], host_ms, rec["uptime_ms"],
                                     rec["samples"], rec["dropped"], rec["events"])
                 st.kept_minute, st.kept_dropped = minute, rec["dropped"]
+            if not st.newest:
+                return  # an old heartbeat again (a replay): the stored counters are newer
             fields = dict(last_seq=st.last_seq, uptime_ms=rec["uptime_ms"],
                           samples=rec["samples"], dropped=rec["dropped"], events=rec["events"])
             if kind == "goodbye":
@@ -140,10 +161,16 @@ def open_port(port):
 
 
 class PortRecorder:
-    """Reads one port continuously (a board blocks when nobody reads) into the store."""
+    """Reads one port continuously (a board blocks when nobody reads) into the store.
+
+    reconnect: when the port goes away (a cable pulled) keep trying to open it again and
+    carry on; on every (re)connection ask for a hello and for the board's on-board log, so
+    what it kept meanwhile is collected. lock: shared by recorders of several ports that
+    write into one store.
+    """
 
     def __init__(self, port, store, stop=None, until_goodbye=False, idle_timeout_s=None,
-                 on_progress=None, alive=None):
+                 on_progress=None, alive=None, reconnect=False, lock=None, retry_s=1.0):
         self.port = port
         self.store = store
         self.stop = stop or threading.Event()
@@ -151,50 +178,88 @@ class PortRecorder:
         self.idle_timeout_s = idle_timeout_s
         self.on_progress = on_progress
         self.alive = alive  # callable: False once the device (a sim process) has gone
+        self.reconnect = reconnect
+        self.lock = lock or threading.Lock()
+        self.retry_s = retry_s
         self.decoder = FrameDecoder()
         self.ingest = Ingest(store)
         self.bytes_read = 0
+        self.connected = False
+        self.connections = 0    # successful opens
+        self.disconnects = 0    # lost lines (cable pulled, board reset)
+        self.last_error = None
         self.dump_requests = 0
         self.acked_records = 0  # log records acknowledged to the board
         self._rejected_at_dump = 0
+        self._dump_sent = 0.0
         self._final_dump = None  # devices whose log is being emptied at the end
 
     def run(self):
-        ser = open_port(self.port)
+        """Record until stop is set (or, with until_goodbye, the device says goodbye)."""
+        while not self.stop.is_set():
+            try:
+                ser = open_port(self.port)
+            except JerklogError as e:
+                if not self.reconnect:
+                    raise
+                self.last_error = str(e)
+                self.stop.wait(self.retry_s)
+                continue
+            self.connected = True
+            self.connections += 1
+            try:
+                if self._session(ser):
+                    break
+            except (serial.SerialException, OSError) as e:
+                self.disconnects += 1
+                self.last_error = "lost port %s: %s" % (self.port, e)
+                if not self.reconnect:
+                    raise JerklogError(self.last_error)
+            finally:
+                self.connected = False
+                with self.lock:
+                    self.store.commit()
+                try:
+                    ser.close()
+                except (serial.SerialException, OSError):
+                    pass
+            if self.on_progress:
+                self.on_progress(self)
+        return self
+
+    def _session(self, ser):
+        """One connection. True when finished (goodbye handled); raises if the line drops."""
         # Ask who is there (a simulated board starts sending on this), then for the records
         # its on-board log holds that no host has acknowledged yet.
         ser.write(protocol.command_frame(protocol.CMD_HELLO))
+        self.dump_requests = 0
         self._request_dump(ser)
         last_data = time.monotonic()
-        try:
-            while not self.stop.is_set():
-                try:
-                    data = ser.read(max(1, ser.in_waiting))
-                except (serial.SerialException, OSError) as e:
-                    raise JerklogError("lost port %s: %s" % (self.port, e))
-                if data:
-                    last_data = time.monotonic()
-                    self.bytes_read += len(data)
-                    records = self.decoder.feed(data)
-                    for rec in records:
-                        self.ingest.handle(rec)
-                    if records:
+        while not self.stop.is_set():
+            data = ser.read(max(1, ser.in_waiting))
+            if self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_WAIT_S:
+                self.ingest.replaying = False  # a board without a log never answers
+            if data:
+                last_data = time.monotonic()
+                self.bytes_read += len(data)
+                records = self.decoder.feed(data)
+                if records:
+                    with self.lock:
+                        for rec in records:
+                            self.ingest.handle(rec)
                         self.store.commit()
-                        self._answer_dumps(ser)
-                        if self.on_progress:
-                            self.on_progress(self)
-                    if self.until_goodbye and self.ingest.goodbyes and self._closing(ser):
-                        break
-                elif self.alive and not self.alive():
-                    raise JerklogError("the device on %s stopped before saying goodbye"
-                                       % self.port)
-                elif self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:
-                    raise JerklogError("no data from %s for %.0f s"
-                                       % (self.port, self.idle_timeout_s))
-        finally:
-            self.store.commit()
-            ser.close()
-        return self
+                    self._answer_dumps(ser)
+                    if self.on_progress:
+                        self.on_progress(self)
+                if self.until_goodbye and self.ingest.goodbyes and self._closing(ser):
+                    return True
+            elif self.alive and not self.alive():
+                raise JerklogError("the device on %s stopped before saying goodbye"
+                                   % self.port)
+            elif self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:
+                raise JerklogError("no data from %s for %.0f s"
+                                   % (self.port, self.idle_timeout_s))
+        return True
 
     def _closing(self, ser):
         """After a goodbye: collect and acknowledge what the board's log still holds (the
@@ -216,6 +281,7 @@ class PortRecorder:
 
     def _request_dump(self, ser):
         self.ingest.replaying = True
+        self._dump_sent = time.monotonic()
         self._rejected_at_dump = self.decoder.rejected
         self.dump_requests += 1
         ser.write(protocol.command_frame(protocol.CMD_LOG_DUMP, -1))

@@ -41,7 +41,7 @@ class SimDevice:
     """
 
     def __init__(self, recording, region="unknown", device_id=1, epoch_ms=0, settings=None,
-                 realtime=False, boot_id=None, log_dir=None, untethered=False):
+                 realtime=False, boot_id=None, log_dir=None, untethered=False, speed=0):
         self.recording = recording
         master, slave = pty.openpty()
         tty.setraw(slave)  # no echo or newline translation: the line carries binary frames
@@ -59,6 +59,8 @@ class SimDevice:
             cmd += ["--settings", path]
         if realtime:
             cmd.append("--realtime")
+        elif speed:
+            cmd += ["--speed", str(int(speed))]
         if boot_id is not None:
             cmd += ["--boot-id", str(boot_id)]
         if log_dir:
@@ -102,6 +104,88 @@ class SimDevice:
             self._slave = None
         self._stderr.close()
         self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Cable:
+    """A USB cable between a SimDevice and the host, which a test can pull out and plug in.
+
+    The host opens `path`, a symlink to the pty of the current connection, as it would open
+    a udev name such as /dev/serial/by-id/usb-...; pulling the cable closes that pty, so the
+    host's reads fail, and removes the name. While unplugged, what the board sends is lost
+    (it goes into a dead cable) and the board keeps recording into its on-board log. Plugging
+    in makes a new pty behind the same name.
+    """
+
+    def __init__(self, device, path):
+        import threading
+        self.path = path
+        self._dev = os.open(device.port, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self._dev)
+        self._lock = threading.Lock()
+        self._master = self._slave = None
+        self._running = True
+        self.bytes_lost = 0
+        self.plug()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def plug(self):
+        with self._lock:
+            if self._master is not None:
+                return
+            master, slave = pty.openpty()
+            tty.setraw(slave)
+            self._master, self._slave = master, slave
+            tmp = self.path + ".new"
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(os.ttyname(slave), tmp)
+            os.replace(tmp, self.path)
+
+    def unplug(self):
+        with self._lock:
+            if self._master is None:
+                return
+            if os.path.lexists(self.path):
+                os.unlink(self.path)
+            os.close(self._master)
+            os.close(self._slave)
+            self._master = self._slave = None
+
+    def _pump(self):
+        import select
+        while self._running:
+            with self._lock:
+                fds = [self._dev] + ([self._master] if self._master is not None else [])
+            try:
+                ready, _, _ = select.select(fds, [], [], 0.05)
+            except (OSError, ValueError):
+                continue  # a descriptor closed under us by unplug()
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    continue
+                with self._lock:
+                    if fd == self._dev:
+                        if self._master is not None:
+                            os.write(self._master, data)
+                        else:
+                            self.bytes_lost += len(data)
+                    elif fd == self._master:
+                        os.write(self._dev, data)
+
+    def close(self):
+        self._running = False
+        self._thread.join(2)
+        self.unplug()
+        os.close(self._dev)
 
     def __enter__(self):
         return self

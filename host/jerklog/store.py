@@ -70,22 +70,38 @@ CREATE INDEX IF NOT EXISTS notes_time ON notes (time_ms);
 class Store:
     """Open (creating if needed) the store at path."""
 
-    def __init__(self, path):
+    def __init__(self, path, create=True):
         self.path = path
-        private_dir(os.path.dirname(os.path.abspath(path)))
         if not os.path.exists(path):
-            # Create it private before SQLite does; its -wal/-shm files copy these permissions.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            if not create:
+                raise JerklogError("no jerklog store at %s (record or simulate first, or give "
+                                   "--db)" % path)
+            try:
+                private_dir(os.path.dirname(os.path.abspath(path)))
+                # Create it private before SQLite does; its -wal/-shm files copy the mode.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as e:
+                raise JerklogError("cannot create the store %s: %s" % (path, e.strerror or e))
         try:
             self.db = sqlite3.connect(path, timeout=10, check_same_thread=False)
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as e:
-            raise JerklogError("%s is not a jerklog store (%s)" % (path, e))
+            if "not a database" in str(e):
+                raise JerklogError("%s is not a jerklog store (%s)" % (path, e))
+            raise JerklogError("cannot open the store %s: %s" % (path, e))
         if version > SCHEMA_VERSION:
             self.db.close()
             raise JerklogError("%s was written by a newer jerklog (store schema %d; this "
                                "version reads up to %d): upgrade jerklog"
                                % (path, version, SCHEMA_VERSION))
+        try:
+            self._prepare()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise JerklogError("cannot open the store %s for writing: %s (is it or its "
+                               "directory read-only?)" % (path, e))
+
+    def _prepare(self):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         with self.db:
