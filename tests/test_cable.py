@@ -58,3 +58,44 @@ def test_cable_pulled_at_random_moments_loses_nothing(tmp_path, tmp_db, seed):
     assert rec.disconnects >= 1 and rec.connections >= 2
     assert pulls >= 3
     assert lost_on_the_cable > 0              # frames really died in the pulled cable
+
+
+def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, capsys,
+                                                         monkeypatch):
+    """jerklog record PORT PORT: both boards at once; Ctrl-C (here: the boards finish and
+    the status loop is interrupted) stops cleanly with everything committed."""
+    import threading
+    from jerklog import cli
+    from jerklog.recorder import device_status
+    raws = []
+    devices = []
+    for k in range(2):
+        raw = synthetic_recording(20, 100, (5.0 + k, 12.0 + k), jerk_g=0.6, seed=10 + k)
+        path = str(tmp_path / ("r%d.jls" % k))
+        raw.write_stream(path)
+        raws.append(raw)
+        devices.append(SimDevice(path, region=("left arm", "trunk")[k], device_id=1 + k,
+                                 epoch_ms=EPOCH, speed=20, log_dir=str(tmp_path / str(k))))
+    calls = []
+    original = device_status
+
+    def status_then_interrupt(store, recorders, now=None):
+        calls.append(original(store, recorders, now))
+        if len(calls) > 4 and all(r.ingest.goodbyes for r in recorders):
+            raise KeyboardInterrupt
+        return calls[-1]
+
+    monkeypatch.setattr("jerklog.recorder.device_status", status_then_interrupt)
+    try:
+        rc = cli.main(["record", devices[0].port, devices[1].port, "--db", tmp_db])
+    finally:
+        for d in devices:
+            d.close()
+    assert rc == 0
+    with Store(tmp_db) as store:
+        got = sorted((e["device_id"], e["t_ms"]) for e in store.events())
+    expected = sorted((1 + k, e["t_ms"]) for k, raw in enumerate(raws)
+                      for e in detect_samples(raw))
+    assert got == expected
+    assert any("left arm #1" in c and "trunk #2" in c and "connected" in c for c in calls)
+    assert "stopped; %d new events" % len(expected) in capsys.readouterr().err

@@ -28,51 +28,85 @@ def _open_store(args, create=True):
 
 # -- simulate ----------------------------------------------------------------------------
 def cmd_simulate(args):
+    import threading
     from . import rawfile
+    from .progress import Progress
     from .recorder import PortRecorder
     from .sim import SimDevice
     from .timefmt import format_ms, parse_time
-    from .progress import Progress
 
     start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
+    progress = Progress("simulate")
     with tempfile.TemporaryDirectory(prefix="jerklog-sim-") as tmp:
-        stream = os.path.join(tmp, "recording.jls")
+        boards = []  # (region, stream path, device id)
         if args.raw:
+            stream = os.path.join(tmp, "recording.jls")
             rate, _, samples = rawfile.csv_to_stream(args.raw, stream)
+            boards.append((args.region, stream, args.device_id))
             source = args.raw
+        elif args.devices > 1:
+            from .scenario_io import generate_devices
+            for k, (label, raw, truth) in enumerate(generate_devices(
+                    args.scenario, args.minutes, args.rate, args.seed, args.devices)):
+                stream = os.path.join(tmp, "device%d.jls" % (k + 1))
+                raw.write_stream(stream)
+                boards.append((label, stream, args.device_id + k))
+                rate, samples = raw.rate_hz, len(raw)
+            source = "scenario %s (seed %d) on %d sensors" % (args.scenario, args.seed,
+                                                             args.devices)
         else:
             from .scenario_io import generate_to_stream
+            stream = os.path.join(tmp, "recording.jls")
             rate, samples, saved = generate_to_stream(args.scenario, args.minutes, args.rate,
                                                       args.seed, args.region, stream,
                                                       args.save_raw)
+            boards.append((args.region, stream, args.device_id))
             source = "scenario %s (seed %d)" % (args.scenario, args.seed)
             if saved:
                 print("raw recording: %s\nground truth: %s" % (saved["raw"], saved["truth"]))
-        progress = Progress("simulate")
-        minutes = samples / rate / 60.0
-        progress.update("%s: %d samples at %d Hz (%.1f min)" % (source, samples, rate, minutes),
-                        force=True)
+        progress.update("%s: %d samples at %d Hz (%.1f min)"
+                        % (source, samples, rate, samples / rate / 60.0), force=True)
         store = _open_store(args)
-        with store, SimDevice(stream, region=args.region, device_id=args.device_id,
-                              epoch_ms=start_ms, realtime=args.realtime) as device:
-            def show(rec):
-                st = rec.ingest
-                progress.update("%d events stored, %d frames" % (st.new_events,
-                                                                 rec.decoder.frames))
+        lock = threading.Lock()
+        devices, recorders, errors = [], [], []
+        try:
+            for region, stream, device_id in boards:
+                dev = SimDevice(stream, region=region, device_id=device_id, epoch_ms=start_ms,
+                                realtime=args.realtime)
+                devices.append(dev)
+                recorders.append(PortRecorder(
+                    dev.port, store, until_goodbye=True, idle_timeout_s=60, lock=lock,
+                    alive=lambda d=dev: d.proc.poll() is None,
+                    on_progress=lambda _r: progress.update("%d events stored" % sum(
+                        r.ingest.new_events for r in recorders))))
 
-            rec = PortRecorder(device.port, store, until_goodbye=True, idle_timeout_s=60,
-                               on_progress=show, alive=lambda: device.proc.poll() is None)
-            try:
-                rec.run()
-            except JerklogError as e:
-                detail = device.error_text()
-                raise JerklogError("%s%s" % (e, ("\n" + detail) if detail else ""))
-            ing = rec.ingest
-            progress.done("%d new events (%d already stored) from %s, recorded into %s; "
-                          "%d frames, %d rejected chunks, %d records missing"
-                          % (ing.new_events, ing.duplicate_events, format_ms(start_ms),
-                             store.path, rec.decoder.frames, rec.decoder.rejected,
-                             ing.lost_records))
+            def run(rec, dev):
+                try:
+                    rec.run()
+                except JerklogError as e:
+                    detail = dev.error_text()
+                    errors.append("%s%s" % (e, ("\n" + detail) if detail else ""))
+
+            threads = [threading.Thread(target=run, args=(r, d))
+                       for r, d in zip(recorders, devices)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            for dev in devices:
+                dev.close()
+            store.close()
+        if errors:
+            raise JerklogError(errors[0])
+        new = sum(r.ingest.new_events for r in recorders)
+        old = sum(r.ingest.duplicate_events for r in recorders)
+        frames = sum(r.decoder.frames for r in recorders)
+        rejected = sum(r.decoder.rejected for r in recorders)
+        lost = sum(r.ingest.lost_records for r in recorders)
+        progress.done("%d new events (%d already stored) from %s, recorded into %s; "
+                      "%d frames, %d rejected chunks, %d records missing"
+                      % (new, old, format_ms(start_ms), store.path, frames, rejected, lost))
     return 0
 
 
@@ -92,24 +126,43 @@ def cmd_analyze(args):
 
 # -- record ------------------------------------------------------------------------------
 def cmd_record(args):
+    import threading
     from .progress import Progress
-    from .recorder import PortRecorder
-    progress = Progress("record " + args.port)
+    from .recorder import PortRecorder, device_status
 
-    def show(rec):
-        boots = rec.ingest.boots.values()
-        region = ", ".join(sorted({b.region or "unknown" for b in boots}))
-        progress.update("%s: %d events stored; press Ctrl-C to stop"
-                        % (region, rec.ingest.new_events))
-
+    ports = args.ports
+    if not ports:
+        from .boards import find_boards
+        found = find_boards()
+        if not found:
+            raise JerklogError("no board found by USB id (see hardware/README.md); name the "
+                               "port, e.g. jerklog record /dev/ttyACM0")
+        for port, name in found:
+            print("found %s on %s" % (name, port))
+        ports = [port for port, _ in found]
+    progress = Progress("record")
+    stop = threading.Event()
+    lock = threading.Lock()
     with _open_store(args) as store:
-        rec = PortRecorder(args.port, store, on_progress=show)
+        recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock)
+                     for port in ports]
+        threads = [threading.Thread(target=r.run, daemon=True) for r in recorders]
+        for t in threads:
+            t.start()
         try:
-            rec.run()
+            while any(t.is_alive() for t in threads):
+                with lock:
+                    line = device_status(store, recorders)
+                progress.update(line + "  (Ctrl-C stops)")
+                stop.wait(1.0)
         except KeyboardInterrupt:
             pass
-        progress.done("stopped; %d new events stored in %s" % (rec.ingest.new_events,
-                                                               store.path))
+        finally:
+            stop.set()  # each recorder finishes its batch and commits
+            for t in threads:
+                t.join(5)
+        new = sum(r.ingest.new_events for r in recorders)
+        progress.done("stopped; %d new events stored in %s" % (new, store.path))
     return 0
 
 
@@ -150,7 +203,12 @@ def build_parser():
                    help="scenario sample rate in Hz, 50..1000 (default 100)")
     p.add_argument("--region", default="wrist",
                    help="body region the simulated sensor is worn on (default wrist)")
-    p.add_argument("--device-id", type=int, default=1, help="simulated device id (default 1)")
+    p.add_argument("--device-id", type=int, default=1,
+                   help="simulated device id (default 1; several devices count up from it)")
+    p.add_argument("--devices", type=int, default=1, metavar="N",
+                   help="simulate N sensors (1-4) worn at once on left arm, right arm, right "
+                   "leg and trunk: the scenario's jerks are seen by all (generalised), and "
+                   "each sensor has jerks of its own (focal)")
     p.add_argument("--start", metavar="ISO-TIME",
                    help="wall-clock time of the first sample (default: now); without an "
                    "offset it is local time")
@@ -174,10 +232,14 @@ def build_parser():
     from .cli_diary import add_subcommands
     add_subcommands(sub)  # export, report, note
 
-    p = sub.add_parser("record", help="record events from a board on a serial port",
-                       description="Read frames from a board's USB serial port and store "
-                       "every event until Ctrl-C.")
-    p.add_argument("port", help="serial port, e.g. /dev/ttyACM0 or COM3")
+    p = sub.add_parser("record", help="record events from the connected boards",
+                       description="Find every connected board by its USB id (or use the "
+                       "ports given), record from all of them at once until Ctrl-C, "
+                       "reconnect when a cable is pulled and put back, and collect what each "
+                       "board kept in its on-board log. One status line per device: region, "
+                       "events this hour, connected or not, last heartbeat.")
+    p.add_argument("ports", nargs="*", metavar="PORT",
+                   help="serial ports, e.g. /dev/ttyACM0 or COM3 (default: find boards)")
     _db_arg(p)
     p.set_defaults(func=cmd_record)
 

@@ -15,7 +15,9 @@ from .fw import protocol
 
 READ_TIMEOUT_S = 0.2
 HEARTBEAT_KEEP_MS = 60000
-DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming  # store one heartbeat a minute per boot (and every change in drops)
+DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming
+DUMP_EVERY_S = 600.0  # while connected, collect and acknowledge the board's log this often,
+                      # so events it also sent live do not fill its log  # store one heartbeat a minute per boot (and every change in drops)
 
 
 def now_ms():
@@ -61,6 +63,7 @@ class Ingest:
         self.replaying = False  # a log dump is arriving: seq gaps there are not losses
         self.dumps = []         # LOG_STATUS records of finished dumps, for the port to ack
         self.log_status = {}    # device_id -> its last LOG_STATUS record
+        self.last_heartbeat = {}  # device_id -> host ms of its last heartbeat
 
     def _boot(self, rec, host_ms):
         key = (rec["device_id"], rec["boot_id"])
@@ -131,6 +134,7 @@ class Ingest:
                 self.dumps.append(rec)
         elif kind in ("heartbeat", "goodbye"):
             self._host_clock(st, key, host_ms, rec["uptime_ms"])
+            self.last_heartbeat[key[0]] = host_ms
             minute = rec["uptime_ms"] // HEARTBEAT_KEEP_MS
             if kind == "goodbye" or minute != st.kept_minute or rec["dropped"] != st.kept_dropped:
                 store.add_heartbeat(key[0], key[1], rec["seq"], host_ms, rec["uptime_ms"],
@@ -150,6 +154,30 @@ class Ingest:
     @property
     def lost_records(self):
         return sum(st.lost for st in self.boots.values())
+
+
+def device_status(store, recorders, now=None):
+    """One status text for the devices behind some recorders: region, events this hour
+    (by the clock), connected or not, seconds since the last heartbeat."""
+    now = now_ms() if now is None else now
+    hour = now - now % 3600000
+    counts = dict(store.db.execute("SELECT device_id, COUNT(*) FROM events WHERE time_ms >= ? "
+                                   "GROUP BY device_id", (hour,)).fetchall())
+    parts = []
+    for rec in recorders:
+        devices = {}
+        for (device_id, _), st in rec.ingest.boots.items():
+            devices[device_id] = st.region or devices.get(device_id) or "?"
+        if not devices:
+            parts.append("%s: %s" % (rec.port, "waiting for a board" if rec.connected
+                                     else "not connected"))
+        for device_id, region in sorted(devices.items()):
+            beat = rec.ingest.last_heartbeat.get(device_id)
+            parts.append("%s #%d: %d this hour, %s, heartbeat %s" % (
+                region, device_id, counts.get(device_id, 0),
+                "connected" if rec.connected else "NOT CONNECTED",
+                "%.0f s ago" % ((now - beat) / 1000.0) if beat else "none yet"))
+    return " | ".join(parts)
 
 
 def open_port(port):
@@ -239,6 +267,9 @@ class PortRecorder:
             data = ser.read(max(1, ser.in_waiting))
             if self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_WAIT_S:
                 self.ingest.replaying = False  # a board without a log never answers
+            if not self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_EVERY_S:
+                self.dump_requests = 0
+                self._request_dump(ser)
             if data:
                 last_data = time.monotonic()
                 self.bytes_read += len(data)

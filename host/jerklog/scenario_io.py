@@ -59,3 +59,37 @@ def generate_to_stream(name, minutes, rate_hz, seed, region_label, stream_path,
     raw.write_stream(stream_path)
     saved = save(scn, raw, save_dir) if save_dir else None
     return raw.rate_hz, len(raw), saved
+
+
+DEVICE_REGIONS = ("left arm", "right arm", "right leg", "trunk")
+
+
+def generate_devices(name, minutes, rate_hz, seed, n, focal_per_hour=6.0):
+    """Several sensors worn at once: [(region, RawSamples, truth)] for n devices.
+
+    Jerks of the scenario (seed) happen at the same moment on every sensor: generalised.
+    Each sensor also gets jerks of its own (focal; several regions' own jerks close in time
+    make the picture multifocal): the jerk-only difference of a scenario with another seed,
+    added on top. truth: (t s, kind, 'generalised' or 'focal') per jerk.
+    """
+    from . import scenario
+    if not 1 <= n <= len(DEVICE_REGIONS):
+        raise JerklogError("--devices %d: 1 to %d" % (n, len(DEVICE_REGIONS)))
+    out = []
+    for k, label in enumerate(DEVICE_REGIONS[:n]):
+        region = motion_region(label)
+        shared, raw = generate(name, minutes, rate_hz, seed, label)
+        truth = [(e.t, e.kind, "generalised") for e in shared.truth]
+        if n > 1:
+            own = seed * 100 + 1 + k
+            with_jerks = scenario.generate(name, minutes=minutes, rate_hz=rate_hz, seed=own,
+                                           region=region, jerks_per_hour=focal_per_hour)
+            without = scenario.generate(name, minutes=minutes, rate_hz=rate_hz, seed=own,
+                                        region=region, jerks_per_hour=0)
+            keep = with_jerks.truth
+            acc = shared.acc + (with_jerks.acc - without.acc)
+            gyro = shared.gyro + (with_jerks.gyro - without.gyro)
+            raw = RawSamples.from_units(shared.t, acc, gyro)
+            truth += [(e.t, e.kind, "focal") for e in keep]
+        out.append((label, raw, sorted(truth)))
+    return out
