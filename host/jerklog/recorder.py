@@ -9,6 +9,7 @@ import time
 import serial
 
 from . import JerklogError
+from .clock import ClockModel
 from .decoder import FrameDecoder
 from .events import from_wire
 from .fw import protocol
@@ -37,6 +38,7 @@ class BootState:
         self.live_low = None      # lowest and highest of them
         self.live_high = None
         self.newest = True        # the record being handled is the newest of its boot
+        self.model = ClockModel()  # host-measured offset and drift of the board's clock
         self.kept_minute = None
         self.kept_dropped = None
 
@@ -90,15 +92,23 @@ class Ingest:
         return key, st
 
     def _host_clock(self, st, key, host_ms, uptime_ms):
-        """Without a device clock, Unix ms at uptime 0 is host time minus uptime, less the
-        (positive) transfer delay: the smallest such value seen is the best estimate."""
+        """Without a device clock: feed the host's measurement of the board's clock (offset
+        and drift, see clock.py) and keep the boot's epoch (UTC ms at uptime 0) current."""
         if st.clock == "device":
             return
-        estimate = host_ms - uptime_ms
-        if st.epoch_ms is None or estimate < st.epoch_ms:
-            st.epoch_ms = estimate
+        st.model.add(uptime_ms, host_ms)
+        epoch = st.model.to_host_ms(0)
+        if st.epoch_ms is None or abs(epoch - st.epoch_ms) >= 1:
+            st.epoch_ms = epoch
             st.clock = "host"
-            self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=estimate, clock="host")
+            self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=epoch, clock="host")
+
+    def utc_ms(self, st, t_ms):
+        """UTC ms of device uptime t_ms for a boot: its own wall clock if it has one (RTC set,
+        or a simulator's --start), else the host's drift-corrected model."""
+        if st.clock == "host" and st.model.known:
+            return st.model.to_host_ms(t_ms)
+        return st.epoch_ms + t_ms
 
     def handle(self, rec, host_ms=None):
         if rec["type"] == "command":
@@ -123,7 +133,7 @@ class Ingest:
                 self._host_clock(st, key, host_ms, rec["t_ms"])
             values = from_wire(rec, st.has_gyro)
             if store.add_event(key[0], key[1], rec["seq"], rec["t_ms"],
-                               st.epoch_ms + rec["t_ms"], values):
+                               self.utc_ms(st, rec["t_ms"]), values):
                 self.new_events += 1
             else:
                 self.duplicate_events += 1

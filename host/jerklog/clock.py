@@ -1,0 +1,69 @@
+"""Mapping a board's uptime clock to UTC from what the host sees.
+
+A board counts uptime in ms with its own crystal, which runs fast or slow (100 ppm is
+0.36 s an hour, 4.3 s over a night). Each heartbeat tells the host (uptime, host receive
+time); the receive time is late by the transfer delay, which is never negative. So:
+
+  * per minute of uptime, keep the smallest offset (host_ms - uptime_ms): the heartbeat that
+    came through fastest, the best estimate of the true offset in that minute;
+  * fit a straight line offset = a + b * uptime through the last `window` minutes of those
+    minima: b is the clock's drift, a + b * t maps uptime t to host time.
+
+The host clock itself is the reference (NTP keeps it within a few ms); a jump of the host
+clock shows as a jump in the offsets, and the fit follows it within `window` minutes.
+"""
+
+MINUTE_MS = 60000
+
+
+class ClockModel:
+    def __init__(self, window=10):
+        self.window = window   # minutes of minima the fit uses
+        self._minima = []      # [(uptime minute, uptime_ms, offset_ms)] ascending
+        self.corrections = 0   # times a new minute moved the estimate by more than 20 ms
+
+    def add(self, uptime_ms, host_ms):
+        """One observation: the board said uptime_ms; the host received it at host_ms."""
+        offset = host_ms - uptime_ms
+        minute = uptime_ms // MINUTE_MS
+        m = self._minima
+        if m and m[-1][0] == minute:
+            if offset < m[-1][2]:
+                m[-1] = (minute, uptime_ms, offset)
+            return
+        if m and minute < m[-1][0]:
+            return  # an old observation (a replay): the live ones are better
+        before = self.to_host_ms(uptime_ms) if len(m) >= 2 else None
+        m.append((minute, uptime_ms, offset))
+        if len(m) > self.window:
+            del m[0]
+        if before is not None and abs(self.to_host_ms(uptime_ms) - before) > 20:
+            self.corrections += 1
+
+    @property
+    def known(self):
+        return bool(self._minima)
+
+    def drift_ppm(self):
+        """How fast the board's clock runs against the host's, ppm (positive: fast)."""
+        a, b = self._fit()
+        return -b * 1e6  # a fast board's uptime outruns host time: the offset falls
+
+    def _fit(self):
+        m = self._minima
+        if not m:
+            raise ValueError("no observations yet")
+        if len(m) == 1:
+            return float(m[0][2]), 0.0
+        n = len(m)
+        mx = sum(u for _, u, _ in m) / n
+        my = sum(o for _, _, o in m) / n
+        sxx = sum((u - mx) ** 2 for _, u, _ in m)
+        sxy = sum((u - mx) * (o - my) for _, u, o in m)
+        b = sxy / sxx if sxx else 0.0
+        return my - b * mx, b
+
+    def to_host_ms(self, uptime_ms):
+        """Host (UTC) ms for a device uptime, from the current fit."""
+        a, b = self._fit()
+        return int(round(uptime_ms + a + b * uptime_ms))

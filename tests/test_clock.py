@@ -1,0 +1,47 @@
+"""Device clocks that drift: after 12 simulated hours with a 100 ppm clock error, events
+from two devices agree within 20 ms once mapped to UTC."""
+import random
+
+import pytest
+
+from jerklog.clock import ClockModel
+
+HOUR_MS = 3600000
+
+
+def simulate(ppm, seed, hours=12, boot_at_ms=1763677800000, jump=None):
+    """A board whose crystal runs ppm fast, heartbeats every second received after a random
+    USB/host delay (mostly 1-4 ms, sometimes 50-300 ms). Returns the fitted model and a
+    function true UTC ms -> device uptime ms."""
+    rng = random.Random(seed)
+    model = ClockModel()
+    rate = 1 + ppm * 1e-6
+    for s in range(int(hours * 3600)):
+        true_ms = boot_at_ms + 1000 * s
+        uptime = int((true_ms - boot_at_ms) * rate)
+        delay = rng.uniform(1, 4) if rng.random() < 0.9 else rng.uniform(50, 300)
+        host = true_ms + delay
+        if jump and true_ms - boot_at_ms >= jump[0]:
+            host += jump[1]
+        model.add(uptime, int(host))
+    return model, lambda t: int((t - boot_at_ms) * rate)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_drifting_devices_agree_after_twelve_hours(seed):
+    a, up_a = simulate(+100, seed)
+    b, up_b = simulate(-100, seed + 100, boot_at_ms=1763677800000 + 4321)
+    event = 1763677800000 + 12 * HOUR_MS - 30000   # a generalised jerk near the end
+    t_a = a.to_host_ms(up_a(event))
+    t_b = b.to_host_ms(up_b(event))
+    assert abs(t_a - t_b) <= 20
+    assert abs(t_a - event) <= 20 and abs(t_b - event) <= 20
+    assert a.drift_ppm() == pytest.approx(100, abs=5)
+    assert b.drift_ppm() == pytest.approx(-100, abs=5)
+
+
+def test_a_host_clock_jump_is_followed_and_counted():
+    model, up = simulate(50, 1, hours=2, jump=(HOUR_MS, 2000))
+    end = 1763677800000 + 2 * HOUR_MS - 1000
+    assert abs(model.to_host_ms(up(end)) - (end + 2000)) <= 20  # the new host time
+    assert model.corrections >= 1                               # recorded, not hidden
