@@ -146,3 +146,31 @@ def test_store_files_are_private(tmp_path):
     Store(str(path)).close()
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     assert oct(os.stat(path.parent).st_mode & 0o777) == "0o700"
+
+
+def test_a_port_that_is_not_a_jerklog_board_is_a_clear_error(tmp_db, monkeypatch):
+    """Something else on the port (a REPL, another device's text): after a while without a
+    single valid frame the recorder says so instead of waiting forever."""
+    import time
+    monkeypatch.setattr("jerklog.recorder.NOT_JERKLOG_S", 1.0)
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def chatter():
+        while not stop.is_set():
+            os.write(master, BANNER)
+            time.sleep(0.1)
+
+    t = threading.Thread(target=chatter)
+    t.start()
+    try:
+        with Store(tmp_db) as store:
+            with pytest.raises(JerklogError, match="sends data but no jerklog frames"):
+                PortRecorder(os.ttyname(slave), store).run()
+            assert store.boots() == []
+    finally:
+        stop.set()
+        t.join()
+        os.close(master)
+        os.close(slave)

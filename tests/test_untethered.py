@@ -55,3 +55,35 @@ def test_log_collected_after_an_untethered_night(tmp_path, tmp_db):
                            alive=lambda: dev.proc.poll() is None).run()
         assert store.count_events() == len(expected)
         assert rec.ingest.new_events == 0
+
+
+def test_a_full_board_log_drops_the_oldest_and_the_report_says_so(tmp_path, tmp_db):
+    """Two untethered nights into a log too small for them: the oldest records are dropped
+    and counted on the board, the count reaches the store, and the report's data-quality
+    line shows it."""
+    from jerklog.diary import Diary
+    from jerklog.report import write_report
+    log_dir = tmp_path / "flash"
+    raw, path = recording(tmp_path, "night", tuple(2.0 + 1.5 * k for k in range(38)), 3)
+    # 8 KB: two 4 KB segments of 124 events each hold fewer than the events that follow.
+    for boot in (1, 2, 3, 4, 5, 6, 7, 8):
+        with SimDevice(path, region="trunk", device_id=9, epoch_ms=EPOCH_NIGHT + boot * 10**6,
+                       log_dir=str(log_dir), untethered=True, boot_id=boot,
+                       log_bytes=8192) as dev:
+            assert dev.wait(120) == 0, dev.error_text()
+    with Store(tmp_db) as store, \
+            SimDevice(path, region="trunk", device_id=9, epoch_ms=EPOCH_MORNING,
+                      log_dir=str(log_dir), boot_id=99, log_bytes=8192) as dev:
+        PortRecorder(dev.port, store, until_goodbye=True, idle_timeout_s=30).run()
+        (board_log,) = store.board_logs()
+        assert board_log["dropped"] > 0 and board_log["pending"] == 0
+        per_night = len(detect_samples(raw))
+        stored_nights = {e["boot_id"] for e in store.events()} - {99}
+        assert len(stored_nights) < 8      # the oldest nights are gone...
+        assert max(stored_nights) == 8     # ...the newest kept
+        assert Diary(store).quality()["log_dropped"] == board_log["dropped"]
+        out = tmp_path / "report.html"
+        write_report(store, str(out), None, None)
+        assert "because a board&#x27;s on-board log was full" in out.read_text() or \
+            "because a board's on-board log was full" in out.read_text()
+    assert per_night >= 30

@@ -146,7 +146,14 @@ def cmd_record(args):
     with _open_store(args) as store:
         recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock)
                      for port in ports]
-        threads = [threading.Thread(target=r.run, daemon=True) for r in recorders]
+
+        def run(rec):
+            try:
+                rec.run()
+            except JerklogError as e:  # shown on the status line and at the end
+                rec.last_error = str(e)
+
+        threads = [threading.Thread(target=run, args=(r,), daemon=True) for r in recorders]
         for t in threads:
             t.start()
         try:
@@ -163,7 +170,10 @@ def cmd_record(args):
                 t.join(5)
         new = sum(r.ingest.new_events for r in recorders)
         progress.done("stopped; %d new events stored in %s" % (new, store.path))
-    return 0
+        failed = [r for r in recorders if r.last_error and not r.ingest.boots]
+        for r in failed:
+            print("jerklog: error: %s" % r.last_error, file=sys.stderr)
+    return 1 if failed and len(failed) == len(recorders) else 0
 
 
 # -- bench -------------------------------------------------------------------------------

@@ -400,6 +400,7 @@ class Diary:
             pad = max(pad, cfg.medication_window_ms)
         self._lo, self._hi = self.from_ms - pad, self.to_ms + pad
         self.boots = _read_boots(store)
+        self.board_logs = store.board_logs()
         self._all = _read_events(store, self._lo, self._hi, self.boots)
         self._sites()
         self._grid()
@@ -1276,6 +1277,10 @@ class Diary:
             if len(J) else 0
         out.update(self.clocks())
         out["estimated_boots"] = len(self._estimated_boots)
+        logs = self.board_logs
+        # Events a board's full on-board log dropped before a computer collected them.
+        out["log_dropped"] = sum(r["dropped"] or 0 for r in logs)
+        out["log_dropped_devices"] = [r["device_id"] for r in logs if r["dropped"]]
         return out
 
     def clocks(self):

@@ -17,6 +17,7 @@ from .fw import protocol
 READ_TIMEOUT_S = 0.2
 HEARTBEAT_KEEP_MS = 60000
 DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming
+NOT_JERKLOG_S = 10.0  # bytes but no valid frame for this long: not a jerklog board
 DUMP_EVERY_S = 600.0  # while connected, collect and acknowledge the board's log this often,
                       # so events it also sent live do not fill its log  # store one heartbeat a minute per boot (and every change in drops)
 
@@ -139,6 +140,9 @@ class Ingest:
                 self.duplicate_events += 1
         elif kind == "log_status":
             self.log_status[key[0]] = rec
+            if rec["capacity_bytes"]:
+                store.set_board_log(key[0], host_ms, rec["dropped"], rec["pending"],
+                                    rec["used_bytes"], rec["capacity_bytes"])
             if rec["reason"] == protocol.LOG_DUMPED:
                 self.replaying = False
                 self.dumps.append(rec)
@@ -179,8 +183,10 @@ def device_status(store, recorders, now=None):
         for (device_id, _), st in rec.ingest.boots.items():
             devices[device_id] = st.region or devices.get(device_id) or "?"
         if not devices:
-            parts.append("%s: %s" % (rec.port, "waiting for a board" if rec.connected
-                                     else "not connected"))
+            state = "waiting for a board" if rec.connected else "not connected"
+            if rec.last_error:
+                state += " (%s)" % rec.last_error
+            parts.append("%s: %s" % (rec.port, state))
         for device_id, region in sorted(devices.items()):
             beat = rec.ingest.last_heartbeat.get(device_id)
             parts.append("%s #%d: %d this hour, %s, heartbeat %s" % (
@@ -272,7 +278,8 @@ class PortRecorder:
         ser.write(protocol.command_frame(protocol.CMD_HELLO))
         self.dump_requests = 0
         self._request_dump(ser)
-        last_data = time.monotonic()
+        last_data = opened = time.monotonic()
+        frames_at_open, bytes_at_open = self.decoder.frames, self.bytes_read
         while not self.stop.is_set():
             data = ser.read(max(1, ser.in_waiting))
             if self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_WAIT_S:
@@ -294,10 +301,19 @@ class PortRecorder:
                         self.on_progress(self)
                 if self.until_goodbye and self.ingest.goodbyes and self._closing(ser):
                     return True
-            elif self.alive and not self.alive():
+            if self.decoder.frames == frames_at_open and \
+                    time.monotonic() - opened > NOT_JERKLOG_S and \
+                    self.bytes_read > bytes_at_open:
+                raise JerklogError(
+                    "%s sends data but no jerklog frames (%d bytes in %.0f s): is it a "
+                    "jerklog board with its firmware running?"
+                    % (self.port, self.bytes_read - bytes_at_open, NOT_JERKLOG_S))
+            if data:
+                continue
+            if self.alive and not self.alive():
                 raise JerklogError("the device on %s stopped before saying goodbye"
                                    % self.port)
-            elif self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:
+            if self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:
                 raise JerklogError("no data from %s for %.0f s"
                                    % (self.port, self.idle_timeout_s))
         return True

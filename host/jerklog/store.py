@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (device_id, boot_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (time_ms);
+CREATE TABLE IF NOT EXISTS board_logs (  -- each board's on-board log, as it last reported
+    device_id INTEGER PRIMARY KEY,
+    host_ms INTEGER NOT NULL,         -- when it reported
+    dropped INTEGER,                  -- records its log lost to the size bound, ever
+    pending INTEGER,                  -- records not yet acknowledged
+    used_bytes INTEGER, capacity_bytes INTEGER
+);
 CREATE TABLE IF NOT EXISTS heartbeats (
     device_id INTEGER NOT NULL,
     boot_id INTEGER NOT NULL,
@@ -143,6 +150,15 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
                          events))
+
+    def set_board_log(self, device_id, host_ms, dropped, pending, used_bytes, capacity_bytes):
+        self.db.execute("INSERT OR REPLACE INTO board_logs VALUES (?, ?, ?, ?, ?, ?)",
+                        (device_id, host_ms, dropped, pending, used_bytes, capacity_bytes))
+
+    def board_logs(self):
+        cur = self.db.execute("SELECT * FROM board_logs ORDER BY device_id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
 
     def commit(self):
         self.db.commit()
