@@ -174,3 +174,25 @@ def test_a_port_that_is_not_a_jerklog_board_is_a_clear_error(tmp_db, monkeypatch
         t.join()
         os.close(master)
         os.close(slave)
+
+
+def test_device_uptime_wrapping_after_49_days_keeps_times_in_order(tmp_db):
+    """A board up for 50 days: its u32 uptime wraps; times stay correct and ordered."""
+    out = []
+    w = protocol.FrameWriter(lambda buf, n: out.append(bytes(buf[:n])), 3, 8)
+    epoch = 1760000000000
+    w.hello(200, 0, epoch, "0.1.0", "sim", "sim", "trunk")
+    start = (1 << 32) - 5000           # 5 s before the wrap
+    for k in range(10):
+        t = start + 1000 * k
+        w.heartbeat(t, 200 * k, 0, k)
+        w.event(t + 500, 40, 300, 0, 1, 1, 1, 1, 100, 10)  # the frame truncates to u32
+    with Store(tmp_db) as store:
+        ing = Ingest(store, clock=lambda: epoch)
+        for r in FrameDecoder().feed(b"".join(out)):
+            ing.handle(r)
+        store.commit()
+        times = [e["time_ms"] for e in store.events()]
+        uptimes = [e["t_ms"] for e in store.events()]
+    assert times == [epoch + start + 1000 * k + 500 for k in range(10)]
+    assert uptimes == sorted(uptimes) and uptimes[-1] > 1 << 32

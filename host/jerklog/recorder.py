@@ -40,8 +40,26 @@ class BootState:
         self.live_high = None
         self.newest = True        # the record being handled is the newest of its boot
         self.model = ClockModel()  # host-measured offset and drift of the board's clock
-        self.kept_minute = None
+        self.uptime_high = None    # the largest unwrapped uptime seen, ms
+        self.kept_minute = None    # the minute and drop count of the last stored heartbeat
         self.kept_dropped = None
+
+    def unwrap(self, uptime_ms):
+        """A u32 uptime from the wire (it wraps after 49.7 days) as ms since boot: the
+        value nearest the largest uptime seen, so wraps and slightly older values both map
+        right."""
+        high = self.uptime_high
+        if high is None:
+            self.uptime_high = uptime_ms
+            return uptime_ms
+        full = (high & ~0xFFFFFFFF) | uptime_ms
+        if full > high + (1 << 31):
+            full -= 1 << 32
+        elif full < high - (1 << 31):
+            full += 1 << 32
+        if full > high:
+            self.uptime_high = full
+        return full
 
     @property
     def lost(self):
@@ -131,10 +149,11 @@ class Ingest:
                               epoch_ms=st.epoch_ms, clock=st.clock, last_seq=st.last_seq)
         elif kind == "event":
             if st.epoch_ms is None:
-                self._host_clock(st, key, host_ms, rec["t_ms"])
+                self._host_clock(st, key, host_ms, st.unwrap(rec["t_ms"]))
             values = from_wire(rec, st.has_gyro)
-            if store.add_event(key[0], key[1], rec["seq"], rec["t_ms"],
-                               self.utc_ms(st, rec["t_ms"]), values):
+            t_ms = st.unwrap(rec["t_ms"])
+            if store.add_event(key[0], key[1], rec["seq"], t_ms, self.utc_ms(st, t_ms),
+                               values):
                 self.new_events += 1
             else:
                 self.duplicate_events += 1
@@ -147,6 +166,7 @@ class Ingest:
                 self.replaying = False
                 self.dumps.append(rec)
         elif kind in ("heartbeat", "goodbye"):
+            rec = dict(rec, uptime_ms=st.unwrap(rec["uptime_ms"]))
             self._host_clock(st, key, host_ms, rec["uptime_ms"])
             self.last_heartbeat[key[0]] = host_ms
             minute = rec["uptime_ms"] // HEARTBEAT_KEEP_MS
