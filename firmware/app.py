@@ -75,6 +75,12 @@ class Recorder:
             i += 1
         return n
 
+    def trigger(self):
+        """The wearer pressed the button: a trigger mark that travels like an event."""
+        self.writer.event(self.uptime_ms, 0, 0, 0, protocol.KIND_TRIGGER, 0,
+                          protocol.CONTEXT_UNKNOWN, protocol.POSTURE_UNKNOWN, 255, 0)
+        self._keep()
+
     # -- commands from the host --------------------------------------------------------
     def handle(self, cmd):
         """Carry out one command record from the host."""

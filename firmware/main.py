@@ -1,6 +1,8 @@
 """jerklog firmware entry point.
 
-On a board: (issue: real boards) reads config, builds the board and runs the loop.
+On a board (main_board): reads /config.json, builds the board's IMU driver, and runs the loop:
+FIFO batches -> detector -> frames on USB, every event also in the flash log, commands from
+the host, watchdog, button (trigger marks) and LED.
 On the MicroPython unix port it is the simulator's device:
 
     micropython -X heapsize=192k main.py --raw REC.csv [--region NAME] [--device-id N]
@@ -114,5 +116,69 @@ def main_sim(argv):
                     rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
 
 
-if sys.implementation.name == "micropython" and sys.platform == "linux":
-    main_sim(sys.argv)
+def main_board():
+    """A real board: config -> board -> detector -> frames on USB, events in the flash log."""
+    import time
+    import boards
+    import commands
+    import config
+    import eventlog
+    cfg = config.load(config.PATH)          # ValueError names the bad key: fix /config.json
+    b = boards.get(cfg["board"])            # ValueError for "auto" on an unrecognised MCU
+    led = boards.Led(b)
+    button = boards.Button(b)
+    try:
+        board = boards.make_board(cfg)
+    except OSError:
+        # IMU silent (XIAO: its supply pin is switched off by a soft reset): a hard reset.
+        import machine
+        time.sleep_ms(2000)
+        machine.reset()
+    det = detector.Detector(board.rate_hz, cfg["detector"])
+    device_id = cfg["device_id"]
+    writer = protocol.FrameWriter(protocol.make_writer(sys.stdout.buffer), device_id,
+                                  _boot_id())
+    log = eventlog.EventLog("/log", max_bytes=cfg["log_max_bytes"])
+    rec = app.Recorder(board, det, writer, cfg["region"], 0, log)
+    host = commands.CommandReader(sys.stdin.buffer, device_id)
+    wdt = None
+    if b["wdt_ms"]:
+        try:
+            from machine import WDT
+            wdt = WDT(timeout=b["wdt_ms"])  # a hung loop restarts: a new boot in the store
+        except (ImportError, ValueError, OSError):
+            wdt = None
+    rec.hello(keep=True)
+    nap_ms = app.BATCH * 1000 // board.rate_hz // 2  # half a batch: the FIFO never fills
+    blink = time.ticks_ms()
+    lit_until = blink
+    was_down = False
+    while True:
+        n = rec.step()
+        cmd = host.next()
+        while cmd is not None:
+            rec.handle(cmd)
+            cmd = host.next()
+        if wdt is not None:
+            wdt.feed()
+        now = time.ticks_ms()
+        down = button.pressed()
+        if down and not was_down:
+            rec.trigger()                          # the wearer noticed something
+            lit_until = time.ticks_add(now, 300)   # and sees the press taken
+        was_down = down
+        if time.ticks_diff(now, blink) >= 60000:   # alive: one 30 ms blink a minute
+            blink = now
+            lit_until = time.ticks_add(now, 30)
+        if log.nearly_full and time.ticks_diff(now, blink) < 2000:
+            lit_until = time.ticks_add(now, 30)    # log nearly full: blink every loop
+        led.set(time.ticks_diff(lit_until, now) > 0)
+        if n < app.BATCH:
+            time.sleep_ms(nap_ms)
+
+
+if sys.implementation.name == "micropython":
+    if sys.platform == "linux":
+        main_sim(sys.argv)
+    else:
+        main_board()

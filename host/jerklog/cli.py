@@ -241,6 +241,8 @@ def build_parser():
 
     from .cli_diary import add_subcommands
     add_subcommands(sub)  # export, report, note
+    from .deploy import add_subcommands as add_board_subcommands
+    add_board_subcommands(sub)  # devices, deploy, config
 
     p = sub.add_parser("record", help="record events from the connected boards",
                        description="Find every connected board by its USB id (or use the "

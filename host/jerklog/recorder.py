@@ -259,7 +259,15 @@ class PortRecorder:
         self._final_dump = None  # devices whose log is being emptied at the end
 
     def run(self):
-        """Record until stop is set (or, with until_goodbye, the device says goodbye)."""
+        """Record until stop is set (or, with until_goodbye, the device says goodbye).
+
+        Holds the port's lock (deploy.port_lock) meanwhile, so `jerklog deploy` refuses to
+        take the port from under a recording."""
+        from .deploy import port_lock
+        with port_lock(self.port, "record"):
+            return self._run()
+
+    def _run(self):
         while not self.stop.is_set():
             try:
                 ser = open_port(self.port)

@@ -1,0 +1,484 @@
+"""Board management: list boards, deploy the firmware and its config, change the config.
+
+Everything that talks to a board's file system goes through mpremote, run by run_mpremote()
+(tests replace it). mpremote opens the port exclusively and stops main.py with Ctrl-C, so no
+jerklog recorder may hold the port meanwhile: recorders take port_lock(port), and deploy and
+config take it too. After a reset the board restarts its loop; check_hello() then asks it who
+it is over the ordinary wire protocol. See docs/deploy.md.
+"""
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import JerklogError
+from .fw import FIRMWARE_DIR, protocol
+from jerklog_firmware import boards as fw_boards, config
+
+MPREMOTE_TIMEOUT_S = 120.0
+HELLO_TIMEOUT_S = 2.0        # `devices`: a running board answers at once
+RESET_HELLO_TIMEOUT_S = 15.0  # after a reset: USB re-enumerates, main.py starts
+CONFIG_FILE = config.PATH.lstrip("/")  # config.json, at the root of the board's file system
+
+# The board validates /config.json with firmware/config.py and refuses to record with a file it
+# does not accept, so the host checks with the very same code (jerklog_firmware.config).
+SETTABLE_KEYS = tuple(k for k in sorted(config.DEFAULTS) if k != "board")  # board: deploy's
+INT_KEYS = ("device_id", "rate_hz", "accel_range_g", "gyro_range_dps", "log_max_bytes")
+HARDWARE_KEYS = ("rate_hz", "accel_range_g", "gyro_range_dps")  # depend on the board's IMU
+ALIASES = {"device_name": "name"}
+
+# Files of FIRMWARE_DIR that stay on the host: the package marker, the simulator's board and
+# CSV reader, fake chips and clocks, and test helpers.
+HOST_ONLY = re.compile(r"^(__init__|board_sim|rawcsv|conftest)\.py$|^(fake|test)_.*\.py$"
+                       r"|^.*_test\.py$")
+
+
+# -- mpremote ----------------------------------------------------------------------------
+def mpremote_command():
+    """How to start mpremote: this Python's module, else an mpremote on PATH."""
+    if importlib.util.find_spec("mpremote") is not None:
+        return [sys.executable, "-m", "mpremote"]
+    path = shutil.which("mpremote")
+    if path:
+        return [path]
+    raise JerklogError("mpremote is not installed: pip install mpremote")
+
+
+def run_mpremote(args, timeout=MPREMOTE_TIMEOUT_S):
+    """Run `mpremote ARGS...`; its stdout as text. A JerklogError with mpremote's own message
+    when it fails or takes longer than timeout seconds. The one place that runs mpremote."""
+    cmd = mpremote_command() + list(args)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise JerklogError("mpremote %s: no answer within %.0f s" % (" ".join(args), timeout))
+    except OSError as e:
+        raise JerklogError("cannot run mpremote: %s" % e)
+    if proc.returncode != 0:
+        err = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()
+        err = " / ".join(line.strip() for line in err.splitlines()[-3:]) or "no message"
+        raise JerklogError("mpremote %s failed (exit %d): %s"
+                           % (" ".join(args), proc.returncode, err))
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _connect(port):
+    return ["connect", port]
+
+
+# -- the port lock -----------------------------------------------------------------------
+def lock_path(port):
+    """The lock file for a port: the same for every name of it (symlinks resolved)."""
+    base = os.environ.get("JERKLOG_LOCK_DIR") or os.path.join(
+        tempfile.gettempdir(), "jerklog-locks-%s" % _user())
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.realpath(port).strip("/\\")) or "port"
+    return os.path.join(base, name + ".lock")
+
+
+def _user():
+    try:
+        return str(os.getuid())
+    except AttributeError:  # Windows
+        import getpass
+        return getpass.getuser()
+
+
+def _try_lock(fd):
+    try:
+        import fcntl
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # Windows
+        import msvcrt
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def _holder_text(fd):
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        pid = os.read(fd, 32).decode("ascii", "replace").strip()
+    except OSError:
+        pid = ""
+    return " (pid %s)" % pid if pid.isdigit() else ""
+
+
+@contextlib.contextmanager
+def port_lock(port, what="jerklog"):
+    """Hold the port for this process while the block runs; a JerklogError if another jerklog
+    process (a recorder, a deploy) holds it. The OS drops the lock when a process dies."""
+    from .paths import private_dir
+    path = lock_path(port)
+    private_dir(os.path.dirname(path))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            _try_lock(fd)
+        except OSError:
+            raise JerklogError("%s is in use by another jerklog process%s (jerklog record?): "
+                               "stop it first" % (port, _holder_text(fd)))
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield path
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def port_in_use(port):
+    """None if no jerklog process holds the port, else a short text naming the holder."""
+    try:
+        with port_lock(port):
+            return None
+    except JerklogError as e:
+        return str(e)
+
+
+# -- choosing a port and asking for a hello ---------------------------------------------
+def choose_port(port=None):
+    """The port given, else the one board found by USB id; a clear error for none or several."""
+    if port:
+        return port
+    from . import boards
+    found = boards.find_boards()
+    if not found:
+        raise JerklogError("no board found by USB id (see hardware/README.md); name the port, "
+                           "e.g. /dev/ttyACM0 or COM3")
+    if len(found) > 1:
+        raise JerklogError("several boards connected (%s): name the port to use"
+                           % ", ".join("%s: %s" % f for f in found))
+    return found[0][0]
+
+
+def check_hello(port, timeout=HELLO_TIMEOUT_S):
+    """Ask the board on port for a hello and return it (a record dict: device_id, firmware,
+    board, sensor, region, rate_hz, ...). Waits for the port to (re)appear, as after a reset,
+    and repeats the request every second. A JerklogError if no hello comes within timeout."""
+    import serial
+    from .decoder import FrameDecoder
+    from .recorder import open_port
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            ser = open_port(port)
+        except JerklogError as e:
+            last_error = str(e)
+            time.sleep(0.2)
+            continue
+        try:
+            decoder = FrameDecoder()
+            asked = 0.0
+            while time.monotonic() < deadline:
+                if time.monotonic() - asked >= 1.0:
+                    ser.write(protocol.command_frame(protocol.CMD_HELLO))
+                    asked = time.monotonic()
+                for rec in decoder.feed(ser.read(max(1, ser.in_waiting))):
+                    if rec["type"] == "hello":
+                        return rec
+        except (serial.SerialException, OSError) as e:  # the board reset under us
+            last_error = str(e)
+            time.sleep(0.2)
+        finally:
+            ser.close()
+    raise JerklogError("no hello from %s within %.0f s (%s): not answering (no jerklog "
+                       "firmware?)" % (port, timeout, last_error))
+
+
+def describe_hello(rec):
+    return "device %d, board %s, firmware %s, region %s, %d Hz" % (
+        rec["device_id"], rec["board"], rec["firmware"], rec["region"], rec["rate_hz"])
+
+
+def list_devices(timeout=HELLO_TIMEOUT_S):
+    """[(port, USB name, status text)] for every board found by USB id."""
+    from . import boards
+    out = []
+    for port, usb_name in boards.find_boards():
+        busy = port_in_use(port)
+        if busy:
+            out.append((port, usb_name, "in use: " + busy))
+            continue
+        try:
+            status = describe_hello(check_hello(port, timeout))
+        except JerklogError:
+            status = "not answering (no jerklog firmware?)"
+        out.append((port, usb_name, status))
+    return out
+
+
+# -- config ------------------------------------------------------------------------------
+def validate_config(cfg):
+    """cfg if the board's own validator (firmware/config.py) accepts it; else a JerklogError
+    with its message."""
+    try:
+        config.validate(cfg)
+    except ValueError as e:
+        raise JerklogError(str(e))
+    return cfg
+
+
+def parse_assignments(items):
+    """{"region": "left_wrist", "rate_hz": 104, ...} from ["region=left_wrist", ...].
+
+    Whole-number keys become ints, detector a JSON object; the value "default" (None in the
+    result) removes the key, so the board's default applies. Unknown keys are refused."""
+    if not items:
+        raise JerklogError("nothing to set: give KEY=VALUE (keys: %s)" % ", ".join(SETTABLE_KEYS))
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = ALIASES.get(key.strip(), key.strip())
+        if not sep:
+            raise JerklogError("%r is not KEY=VALUE (keys: %s)" % (item, ", ".join(SETTABLE_KEYS)))
+        if key == "board":
+            raise JerklogError("board is chosen by jerklog deploy --board, not config set")
+        if key not in SETTABLE_KEYS:
+            raise JerklogError("unknown key %r; known keys: %s" % (key, ", ".join(SETTABLE_KEYS)))
+        if value == "default":
+            out[key] = None
+        elif key in INT_KEYS:
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise JerklogError("%s must be a whole number, got %r" % (key, value))
+        elif key == "detector":
+            try:
+                out[key] = json.loads(value)
+            except ValueError:
+                raise JerklogError("detector must be a JSON object, e.g. "
+                                   "detector='{\"rest_mg\": 40}'")
+        else:
+            out[key] = value
+    return out
+
+
+def merged(cfg, changes):
+    """cfg with changes applied; a change to None removes the key."""
+    out = dict(cfg)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config(port, lenient=False):
+    """The board's /config.json as a dict, or None if the board has none (or, lenient, if
+    it is not a JSON object)."""
+    try:
+        text = run_mpremote(_connect(port) + ["fs", "cat", ":" + CONFIG_FILE])
+    except JerklogError as e:
+        if "No such file" in str(e) or "ENOENT" in str(e):
+            return None
+        raise
+    try:
+        cfg = json.loads(text)
+    except ValueError:
+        cfg = None
+    if not isinstance(cfg, dict):
+        if lenient:
+            return None
+        raise JerklogError("/%s on %s is not a JSON object: rewrite it with jerklog deploy"
+                           % (CONFIG_FILE, port))
+    return cfg
+
+
+@contextlib.contextmanager
+def _config_file(cfg):
+    with tempfile.TemporaryDirectory(prefix="jerklog-config-") as tmp:
+        path = os.path.join(tmp, CONFIG_FILE)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, sort_keys=True, ensure_ascii=False)
+        yield path
+
+
+def write_config_and_reset(port, cfg):
+    """Copy cfg to the board's /config.json, then hard-reset the board."""
+    with _config_file(cfg) as path:
+        run_mpremote(_connect(port) + ["fs", "cp", path, ":" + CONFIG_FILE])
+    run_mpremote(_connect(port) + ["reset"])
+
+
+def _check_answer(port, cfg, timeout):
+    """After a reset: the board's hello, which must report the region (and the rate, when
+    the config sets one) just written."""
+    rec = check_hello(port, timeout)
+    want_region = cfg.get("region", config.DEFAULTS["region"])
+    want_rate = cfg.get("rate_hz")
+    if rec["region"] != want_region or (want_rate and rec["rate_hz"] != want_rate):
+        raise JerklogError("after the reset %s reports region %s at %d Hz, not the configured "
+                           "%s%s (does its firmware read /%s?)"
+                           % (port, rec["region"], rec["rate_hz"], want_region,
+                              " at %d Hz" % want_rate if want_rate else "", CONFIG_FILE))
+    return rec
+
+
+def config_set(items, port=None, timeout=RESET_HELLO_TIMEOUT_S):
+    """Merge KEY=VALUE items into the board's /config.json, reset it, check its hello.
+    Returns (config written, hello)."""
+    changes = parse_assignments(items)
+    port = choose_port(port)
+    with port_lock(port):
+        cfg = read_config(port)
+        if cfg is None:
+            raise JerklogError("%s has no /%s: run jerklog deploy first" % (port, CONFIG_FILE))
+        cfg = validate_config(merged(cfg, changes))
+        write_config_and_reset(port, cfg)
+        return cfg, _check_answer(port, cfg, timeout)
+
+
+def config_show(port=None):
+    port = choose_port(port)
+    with port_lock(port):
+        cfg = read_config(port)
+    if cfg is None:
+        raise JerklogError("%s has no /%s: run jerklog deploy first" % (port, CONFIG_FILE))
+    return cfg
+
+
+# -- deploy ------------------------------------------------------------------------------
+def firmware_files(fw_dir=FIRMWARE_DIR):
+    """The .py files to copy to the board, main.py last (it is what the board starts, so a
+    copy cut short never leaves a new main.py beside missing modules)."""
+    names = sorted(n for n in os.listdir(fw_dir)
+                   if n.endswith(".py") and not HOST_ONLY.match(n))
+    if "main.py" not in names:
+        raise JerklogError("no main.py in the firmware directory %s" % fw_dir)
+    names.remove("main.py")
+    return [os.path.join(fw_dir, n) for n in names + ["main.py"]]
+
+
+def copy_command(port, files):
+    """One mpremote run copying every file to the board's root, each to an explicit name.
+    mpremote skips a file whose copy on the board is already identical."""
+    args = _connect(port)
+    for i, path in enumerate(files):
+        args += (["+"] if i else []) + ["fs", "cp", path, ":" + os.path.basename(path)]
+    return args
+
+
+def deploy_config(board, region, name=None, rate_hz=None, old=None):
+    """The config a deploy writes: the board's old config with board, region and the name
+    and rate given; only these if the old config would not be valid on this board (another
+    IMU's rate, say). Returns (config, the old keys dropped)."""
+    if board not in fw_boards.BOARDS:
+        raise JerklogError("unknown board %r; known boards: %s"
+                           % (board, ", ".join(sorted(fw_boards.BOARDS))))
+    given = {"board": board, "region": region, "name": name, "rate_hz": rate_hz}
+    given = dict((k, v) for k, v in given.items() if v is not None)
+    cfg = merged(old or {}, given)
+    try:
+        config.validate(cfg)
+        return cfg, []
+    except ValueError:
+        return validate_config(given), sorted(k for k in cfg if k not in given)
+
+
+def deploy(board, region, port=None, name=None, rate_hz=None, timeout=RESET_HELLO_TIMEOUT_S,
+           say=print):
+    """Copy the firmware and its config to the board, reset it and check its hello.
+
+    Steps, each one mpremote run: stop main.py (reading the old /config.json on the way),
+    copy the firmware files, write /config.json, reset. Returns (config, hello)."""
+    deploy_config(board, region, name, rate_hz)  # refuse bad arguments before touching a board
+    port = choose_port(port)
+    files = firmware_files()
+    with port_lock(port):
+        say("stopping the board on %s" % port)
+        cfg, dropped = deploy_config(board, region, name, rate_hz,
+                                     old=read_config(port, lenient=True))
+        if dropped:
+            say("the old /%s is not valid on %s: its %s are dropped"
+                % (CONFIG_FILE, board, ", ".join(dropped)))
+        say("copying %d firmware files" % len(files))
+        run_mpremote(copy_command(port, files), timeout=MPREMOTE_TIMEOUT_S * 3)
+        say("writing /%s and resetting" % CONFIG_FILE)
+        write_config_and_reset(port, cfg)
+        say("waiting for a hello")
+        return cfg, _check_answer(port, cfg, timeout)
+
+
+# -- the CLI -----------------------------------------------------------------------------
+def cmd_devices(args):
+    found = list_devices(args.timeout)
+    if not found:
+        print("no board found by USB id (see hardware/README.md)")
+    for port, usb_name, status in found:
+        print("%s  %s  %s" % (port, usb_name, status))
+    return 0
+
+
+def cmd_deploy(args):
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    _, rec = deploy(args.board, args.region, args.port, name=args.name, rate_hz=args.rate,
+                    say=say)
+    print("deployed: %s" % describe_hello(rec))
+    return 0
+
+
+def split_port(words):
+    """(KEY=VALUE items, port or None): a last word without "=" is the port."""
+    if words and "=" not in words[-1]:
+        return words[:-1], words[-1]
+    return list(words), None
+
+
+def cmd_config_set(args):
+    items, port = split_port(args.items)
+    _, rec = config_set(items, port)
+    print("set; the board reports: %s" % describe_hello(rec))
+    return 0
+
+
+def cmd_config_show(args):
+    cfg = config_show(args.port)
+    for key in sorted(cfg):
+        print("%s = %s" % (key, cfg[key]))
+    return 0
+
+
+def add_subcommands(sub):
+    """Add devices, deploy and config to the `jerklog` subparsers."""
+    p = sub.add_parser("devices", help="list connected boards and what firmware they run",
+                       description="List the boards found by USB id and, for each one that "
+                       "answers a hello, its device id, board, firmware version and region.")
+    p.add_argument("--timeout", type=float, default=HELLO_TIMEOUT_S, metavar="S",
+                   help="seconds to wait for each board's hello (default %g)" % HELLO_TIMEOUT_S)
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("deploy", help="copy the firmware and its config to a board",
+                       description="Stop the board's program, copy the firmware and "
+                       "/config.json with mpremote, reset the board and check that it answers "
+                       "a hello. Stop `jerklog record` on that board first. See docs/deploy.md.")
+    p.add_argument("port", nargs="?", metavar="PORT",
+                   help="serial port (default: the one board found by USB id)")
+    p.add_argument("--board", required=True, choices=sorted(fw_boards.BOARDS), metavar="NAME",
+                   help="board name: %s" % ", ".join(sorted(fw_boards.BOARDS)))
+    p.add_argument("--region", required=True, choices=config.REGIONS, metavar="REGION",
+                   help="body region the board is worn on: %s" % ", ".join(config.REGIONS))
+    p.add_argument("--name", help="device name (default: kept from the board)")
+    p.add_argument("--rate", type=int, metavar="HZ",
+                   help="sample rate (default: kept from the board, else the board's default)")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("config", help="show or change a board's /config.json",
+                       description="See docs/deploy.md for the keys.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = actions.add_parser("set", help="change keys, reset the board and check its hello",
+                           usage="jerklog config set [-h] KEY=VALUE... [PORT]",
+                           description="Change the board's /config.json (keys: %s), reset the "
+                           "board and check that its hello reports the change. Stop `jerklog "
+                           "record` on that board first." % ", ".join(SETTABLE_KEYS))
+    q.add_argument("items", nargs="+", metavar="KEY=VALUE",
+                   help="keys %s; then optionally the serial port (default: the one board "
+                   "found by USB id)" % ", ".join(SETTABLE_KEYS))
+    q.set_defaults(func=cmd_config_set)
+    q = actions.add_parser("show", help="print the board's /config.json")
+    q.add_argument("port", nargs="?", metavar="PORT",
+                   help="serial port (default: the one board found by USB id)")
+    q.set_defaults(func=cmd_config_show)
