@@ -15,10 +15,13 @@ BATCH = 32                # samples read from the board per call
 class Recorder:
     """Owns the buffers (made once) and runs the per-sample path without allocating."""
 
-    def __init__(self, board, detector, writer, region, epoch_ms=0, log=None):
+    def __init__(self, board, detector, writer, region, epoch_ms=0, log=None,
+                 virtual_clock=False, set_rtc=None):
         self.board = board
         self.log = log              # the on-board EventLog, or None
         self.log_errors = 0         # appends that failed (flash full or faulty)
+        self.virtual_clock = virtual_clock  # sim faster than real time: host time is not ours
+        self.set_rtc = set_rtc      # callable(unix_ms) on boards with an RTC, else None
         self.detector = detector
         self.writer = writer
         self.region = region
@@ -32,8 +35,11 @@ class Recorder:
     def hello(self, keep=False):
         """Send a hello; keep=True also logs it, so the boot's clock travels with its events."""
         b = self.board
-        self.writer.hello(b.rate_hz, protocol.FLAG_GYRO if b.has_gyro else 0, self.epoch_ms,
-                          FIRMWARE_VERSION, b.name, b.sensor, self.region)
+        flags = protocol.FLAG_GYRO if b.has_gyro else 0
+        if self.virtual_clock:
+            flags |= protocol.FLAG_VIRTUAL_CLOCK
+        self.writer.hello(b.rate_hz, flags, self.epoch_ms, FIRMWARE_VERSION, b.name, b.sensor,
+                          self.region)
         if keep:
             self._keep()
 
@@ -95,6 +101,12 @@ class Recorder:
             self.log_status(protocol.LOG_ACKED, n, 0, 0)
         elif c == protocol.CMD_LOG_STATUS:
             self.log_status(protocol.LOG_STATE, 0, 0, 0)
+        elif c == protocol.CMD_SET_TIME:
+            if not self.virtual_clock:  # a replay keeps the wall clock it was started with
+                self.epoch_ms = cmd["argument"] - self.uptime_ms
+                if self.set_rtc is not None:
+                    self.set_rtc(cmd["argument"])
+                self.hello(keep=True)  # logged: this boot's clock travels with its events
 
     def dump_log(self, argument):
         """Send every logged record after the cursor (all unacknowledged ones for -1)."""

@@ -74,7 +74,9 @@ def main_sim(argv):
     else:
         write = protocol.make_writer(sys.stdout.buffer)
     writer = protocol.FrameWriter(write, device_id, boot_id)
-    rec = app.Recorder(board, det, writer, opts["--region"], int(opts["--epoch-ms"]), log)
+    speed = 1 if opts["--realtime"] else int(opts["--speed"])  # 0: as fast as possible
+    rec = app.Recorder(board, det, writer, opts["--region"], int(opts["--epoch-ms"]), log,
+                       virtual_clock=speed != 1)
     host = None
     first = None
     if not untethered:
@@ -87,7 +89,6 @@ def main_sim(argv):
     rec.hello(keep=True)
     if first is not None and first["command"] != protocol.CMD_HELLO:
         rec.handle(first)
-    speed = 1 if opts["--realtime"] else int(opts["--speed"])  # 0: as fast as possible
     start = time.ticks_ms()
     while not board.finished:
         rec.step()

@@ -124,6 +124,7 @@ def test_host_killed_mid_ingest_loses_nothing(tmp_path, tmp_db, seed):
         first.send_signal(signal.SIGKILL)
         first.wait()
         second = subprocess.Popen(record + [dev.port], stderr=subprocess.DEVNULL)
+        time.sleep(2.0)  # let it start before it is interrupted
         deadline = time.monotonic() + 60
         stored = []
         while time.monotonic() < deadline:
@@ -133,7 +134,12 @@ def test_host_killed_mid_ingest_loses_nothing(tmp_path, tmp_db, seed):
             if stored == expected and dev.proc.poll() is None and len(stored):
                 break
         second.send_signal(signal.SIGINT)
-        assert second.wait(30) == 0
+        try:
+            assert second.wait(30) == 0
+        finally:
+            for proc in (first, second):  # never leave a recorder holding the port
+                if proc.poll() is None:
+                    proc.kill()
     assert stored == expected
     db = sqlite3.connect(tmp_db)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -185,3 +191,24 @@ def test_board_reset_mid_stream_starts_a_new_boot_and_keeps_the_old_one(tmp_path
     # The first boot: a prefix of its events (those detected before the reset), each once.
     assert 3 <= len(by_boot[1]) < len(before)
     assert by_boot[1] == before[:len(by_boot[1])]
+
+
+def test_host_sets_a_live_boards_clock_and_measures_it(tmp_path, tmp_db):
+    """A board playing in real time with no clock of its own: the host sets its wall clock
+    on connecting (the board says hello again with it, and logs it) and maps its events to
+    UTC from its own measurement of the board's clock."""
+    raw = synthetic_recording(6, 100, (2.0, 4.0), jerk_g=0.6, seed=12)
+    path = str(tmp_path / "rt.jls")
+    raw.write_stream(path)
+    with Store(tmp_db) as store, \
+            SimDevice(path, region="trunk", device_id=6, realtime=True,
+                      log_dir=str(tmp_path / "flash")) as dev:
+        opened = time.time() * 1000
+        PortRecorder(dev.port, store, until_goodbye=True, idle_timeout_s=30).run()
+        events = list(store.events())
+        (boot,) = store.boots()
+    expected = [opened + e["t_ms"] for e in detect_samples(raw)]
+    assert len(events) == len(expected) == 2
+    for e, want in zip(events, expected):
+        assert abs(e["time_ms"] - want) < 250  # start-up of the board process included
+    assert boot["epoch_ms"] and abs(boot["epoch_ms"] - opened) < 250

@@ -439,7 +439,9 @@ def _session_records(rng, n_boots=3, n_events=40):
     for b in range(n_boots):
         w = protocol.FrameWriter(lambda buf, n: out.append(bytes(buf[:n])), 5 + b % 2, 100 + b)
         epoch = 0 if b == 2 else 1763677800000 + 3600000 * b  # boot 2: no RTC, host clock
-        w.hello(200, protocol.FLAG_GYRO if b else 0, epoch, "0.1.0", "sim", "sim",
+        # Simulated clocks (FLAG_VIRTUAL_CLOCK): the hello's epoch is authoritative, since
+        # these tests' host receive times are fixed, not real.
+        w.hello(200, (protocol.FLAG_GYRO if b else 0) | protocol.FLAG_VIRTUAL_CLOCK, epoch, "0.1.0", "sim", "sim",
                 ("wrist", "trunk", "thigh")[b])
         for i in range(n_events):
             w.event(1000 * (i + 1) + rng.randrange(500), 40, 300 + i, 150, 1, 2, 1, 1, 128, 9)

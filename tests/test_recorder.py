@@ -22,7 +22,9 @@ def frames(n_events, device_id=3, boot_id=77, epoch_ms=1763677800000):
     """A hello, n events and a goodbye as a list of separate frame byte strings."""
     out = []
     w = protocol.FrameWriter(lambda buf, n: out.append(bytes(buf[:n])), device_id, boot_id)
-    w.hello(200, protocol.FLAG_GYRO, epoch_ms, "0.1.0", "sim", "sim", "trunk")
+    # A simulated clock: the hello's epoch is authoritative (host receive times are fake).
+    w.hello(200, protocol.FLAG_GYRO | protocol.FLAG_VIRTUAL_CLOCK, epoch_ms, "0.1.0", "sim",
+            "sim", "trunk")
     for i in range(n_events):
         w.event(1000 * (i + 1), 40 + i % 50, 200 + i, 300, protocol.KIND_JERK, 1,
                 protocol.CONTEXT_REST, protocol.POSTURE_UPRIGHT, 128, 10)
@@ -181,7 +183,7 @@ def test_device_uptime_wrapping_after_49_days_keeps_times_in_order(tmp_db):
     out = []
     w = protocol.FrameWriter(lambda buf, n: out.append(bytes(buf[:n])), 3, 8)
     epoch = 1760000000000
-    w.hello(200, 0, epoch, "0.1.0", "sim", "sim", "trunk")
+    w.hello(200, protocol.FLAG_VIRTUAL_CLOCK, epoch, "0.1.0", "sim", "sim", "trunk")
     start = (1 << 32) - 5000           # 5 s before the wrap
     for k in range(10):
         t = start + 1000 * k

@@ -143,6 +143,11 @@ def cmd_record(args):
     progress = Progress("record")
     stop = threading.Event()
     lock = threading.Lock()
+    # Ctrl-C (and SIGTERM) only ask the loops to stop: each recorder finishes its batch,
+    # commits and closes its port, wherever the signal happened to land.
+    import signal
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     with _open_store(args) as store:
         recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock)
                      for port in ports]
@@ -157,7 +162,7 @@ def cmd_record(args):
         for t in threads:
             t.start()
         try:
-            while any(t.is_alive() for t in threads):
+            while not stop.is_set() and any(t.is_alive() for t in threads):
                 with lock:
                     line = device_status(store, recorders)
                 progress.update(line + "  (Ctrl-C stops)")
@@ -165,9 +170,11 @@ def cmd_record(args):
         except KeyboardInterrupt:
             pass
         finally:
-            stop.set()  # each recorder finishes its batch and commits
+            stop.set()
             for t in threads:
                 t.join(5)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         new = sum(r.ingest.new_events for r in recorders)
         progress.done("stopped; %d new events stored in %s" % (new, store.path))
         failed = [r for r in recorders if r.last_error and not r.ingest.boots]

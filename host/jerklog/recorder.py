@@ -40,6 +40,7 @@ class BootState:
         self.live_high = None
         self.newest = True        # the record being handled is the newest of its boot
         self.model = ClockModel()  # host-measured offset and drift of the board's clock
+        self.virtual = False       # the hello said: simulated time, do not measure
         self.uptime_high = None    # the largest unwrapped uptime seen, ms
         self.kept_minute = None    # the minute and drop count of the last stored heartbeat
         self.kept_dropped = None
@@ -111,9 +112,11 @@ class Ingest:
         return key, st
 
     def _host_clock(self, st, key, host_ms, uptime_ms):
-        """Without a device clock: feed the host's measurement of the board's clock (offset
-        and drift, see clock.py) and keep the boot's epoch (UTC ms at uptime 0) current."""
-        if st.clock == "device":
+        """Feed the host's measurement of the board's clock (offset and drift, see clock.py)
+        and keep the boot's epoch (UTC ms at uptime 0) current. A live board is always
+        measured, even with a clock of its own (set by us, drifting); only a simulator that
+        plays faster than real time is taken at its word."""
+        if st.virtual:
             return
         st.model.add(uptime_ms, host_ms)
         epoch = st.model.to_host_ms(0)
@@ -123,9 +126,10 @@ class Ingest:
             self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=epoch, clock="host")
 
     def utc_ms(self, st, t_ms):
-        """UTC ms of device uptime t_ms for a boot: its own wall clock if it has one (RTC set,
-        or a simulator's --start), else the host's drift-corrected model."""
-        if st.clock == "host" and st.model.known:
+        """UTC ms of device uptime t_ms for a boot: the host's drift-corrected measurement of
+        a live board; else the board's own clock (set by a host earlier, an RTC, or a
+        simulator's --start); else a provisional host estimate."""
+        if st.model.known and not st.virtual:
             return st.model.to_host_ms(t_ms)
         return st.epoch_ms + t_ms
 
@@ -140,7 +144,8 @@ class Ingest:
             self.hellos += 1
             st.region = rec["region"]
             st.has_gyro = bool(rec["flags"] & protocol.FLAG_GYRO)
-            if rec["epoch_ms"]:
+            st.virtual = bool(rec["flags"] & protocol.FLAG_VIRTUAL_CLOCK)
+            if rec["epoch_ms"] and (st.virtual or not st.model.known):
                 st.epoch_ms = rec["epoch_ms"]
                 st.clock = "device"
             store.upsert_boot(key[0], key[1], host_ms, firmware=rec["firmware"],
@@ -148,8 +153,11 @@ class Ingest:
                               rate_hz=rec["rate_hz"], has_gyro=int(st.has_gyro),
                               epoch_ms=st.epoch_ms, clock=st.clock, last_seq=st.last_seq)
         elif kind == "event":
-            if st.epoch_ms is None:
-                self._host_clock(st, key, host_ms, st.unwrap(rec["t_ms"]))
+            if st.epoch_ms is None and not st.model.known:
+                # Before any heartbeat or hello: the event arrived just after its peak.
+                st.epoch_ms = host_ms - st.unwrap(rec["t_ms"])
+                st.clock = "host"
+                store.upsert_boot(key[0], key[1], host_ms, epoch_ms=st.epoch_ms, clock="host")
             values = from_wire(rec, st.has_gyro)
             t_ms = st.unwrap(rec["t_ms"])
             if store.add_event(key[0], key[1], rec["seq"], t_ms, self.utc_ms(st, t_ms),
@@ -304,6 +312,7 @@ class PortRecorder:
         # Ask who is there (a simulated board starts sending on this), then for the records
         # its on-board log holds that no host has acknowledged yet.
         ser.write(protocol.command_frame(protocol.CMD_HELLO))
+        ser.write(protocol.command_frame(protocol.CMD_SET_TIME, now_ms()))
         self.dump_requests = 0
         self._request_dump(ser)
         last_data = opened = time.monotonic()
