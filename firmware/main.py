@@ -21,6 +21,10 @@ import detector
 import protocol
 
 
+HOST_GONE_MS = 11 * 60 * 1000  # no command for this long: no host connected
+LOG_DIR = "/log"               # the on-board event log, on the board's flash
+
+
 def _args(argv):
     opts = {"--raw": None, "--region": "unknown", "--device-id": "1", "--epoch-ms": "0",
             "--settings": None, "--boot-id": None, "--log": None, "--log-bytes": "262144"}
@@ -139,7 +143,7 @@ def main_board():
     device_id = cfg["device_id"]
     writer = protocol.FrameWriter(protocol.make_writer(sys.stdout.buffer), device_id,
                                   _boot_id())
-    log = eventlog.EventLog("/log", max_bytes=cfg["log_max_bytes"])
+    log = eventlog.EventLog(LOG_DIR, max_bytes=cfg["log_max_bytes"])
     rec = app.Recorder(board, det, writer, cfg["region"], 0, log)
     host = commands.CommandReader(sys.stdin.buffer, device_id)
     wdt = None
@@ -153,12 +157,14 @@ def main_board():
     nap_ms = app.BATCH * 1000 // board.rate_hz // 2  # half a batch: the FIFO never fills
     blink = time.ticks_ms()
     lit_until = blink
+    host_at = time.ticks_add(blink, -HOST_GONE_MS)  # no host heard yet
     was_down = False
     while True:
         n = rec.step()
         cmd = host.next()
         while cmd is not None:
             rec.handle(cmd)
+            host_at = time.ticks_ms()
             cmd = host.next()
         if wdt is not None:
             wdt.feed()
@@ -168,17 +174,24 @@ def main_board():
             rec.trigger()                          # the wearer noticed something
             lit_until = time.ticks_add(now, 300)   # and sees the press taken
         was_down = down
-        if time.ticks_diff(now, blink) >= 60000:   # alive: one 30 ms blink a minute
+        # LED: recording = a 30 ms blink a minute; a host connected (it asks for the log at
+        # least every 10 min) = every 5 s; the log nearly full = every second.
+        if log.nearly_full:
+            every = 1000
+        elif time.ticks_diff(now, host_at) < HOST_GONE_MS:
+            every = 5000
+        else:
+            every = 60000
+        if time.ticks_diff(now, blink) >= every:
             blink = now
             lit_until = time.ticks_add(now, 30)
-        if log.nearly_full and time.ticks_diff(now, blink) < 2000:
-            lit_until = time.ticks_add(now, 30)    # log nearly full: blink every loop
         led.set(time.ticks_diff(lit_until, now) > 0)
         if n < app.BATCH:
             time.sleep_ms(nap_ms)
 
 
-if sys.implementation.name == "micropython":
+# MicroPython runs main.py (and `micropython main.py`) as __main__; tests import it instead.
+if sys.implementation.name == "micropython" and __name__ == "__main__":
     if sys.platform == "linux":
         main_sim(sys.argv)
     else:

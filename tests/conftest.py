@@ -13,7 +13,7 @@ from jerklog.sim import find_micropython
 HEAP = "192k"
 
 
-def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None):
+def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None):
     """Run MicroPython source with the firmware directory importable; return stdout bytes.
 
     Fails the test with MicroPython's own output if the script raises. Pass bulk data on
@@ -24,7 +24,8 @@ def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None):
         f.write(prelude + source)
     try:
         proc = subprocess.run([find_micropython(), "-X", "heapsize=" + heap, f.name]
-                              + list(args), capture_output=True, timeout=timeout, input=stdin)
+                              + list(args), capture_output=True, timeout=timeout, input=stdin,
+                              cwd=cwd)
     finally:
         os.unlink(f.name)
     if proc.returncode != 0:

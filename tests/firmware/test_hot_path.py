@@ -1,0 +1,175 @@
+"""The firmware's whole per-sample path on a board, under the real MicroPython interpreter
+with a board-sized heap: FIFO bytes from a register-level fake chip -> driver -> scaling and
+time stamps -> detector -> frame -> on-board log append. Nothing allocates while it runs
+(heap locked), and a button press travels as a trigger mark."""
+import json
+import os
+
+from jerklog.decoder import FrameDecoder
+from jerklog.events import from_wire
+
+from conftest import run_micropython
+
+HOT_PATH = """
+import micropython, os
+from array import array
+import app, boards, detector, eventlog, fake_clock, fake_imu, protocol
+
+bus = fake_imu.FakeI2C(0)
+chip = bus.attach(fake_imu.FakeLSM6DS3TRC())
+clock = fake_clock.FakeClock(1 << 30, (1 << 30) - 3000)  # ticks wrap 3 s in
+board = boards.make_board({"board": "xiao_nrf52840_sense"}, i2c=bus, clock=clock)
+det = detector.Detector(board.rate_hz)
+frames = [0]
+def count(buf, n):
+    frames[0] += 1
+w = protocol.FrameWriter(count, 0x3FFFFFFF, 0x3FFFFFFF)
+try:
+    os.mkdir("hotlog")
+except OSError:
+    pass
+log = eventlog.EventLog("hotlog", max_bytes=65536)
+rec = app.Recorder(board, det, w, "trunk", 0, log)
+rec.hello(keep=True)
+# 1 g on +x (upright trunk), a 0.6 g jerk every 4 s: raw counts at the board's +-16 g
+# (0.488 mg/LSB).
+G = 2049
+JERK = 1229
+def feed(k):
+    x = G + (JERK if k % 832 in (400, 401, 402, 403, 404, 405) else 0)
+    chip.push(x, (k * 7) % 5 - 2, (k * 3) % 5 - 2, 1, -1, 0)
+def run(first, seconds, locked):
+    k = first
+    end = first + seconds * 208
+    while k < end:
+        j = 0
+        while j < 16:           # 16 samples arrive (~77 ms at 208 Hz): the fake chip
+            feed(k)             # (the test's sensor, not firmware) may allocate...
+            k += 1
+            j += 1
+        clock.advance(77)
+        if locked:
+            micropython.heap_lock()
+        rec.step()              # ...the board's loop reads them as one FIFO batch: no
+        if locked:              # allocation from FIFO bytes to frame and log append
+            micropython.heap_unlock()
+    return k
+k = run(0, 5, False)            # warm up: baseline settles, the log segment is open
+k = run(k, 20, True)
+rec.trigger()
+print(det.events, frames[0], board.dropped, log.count(), rec.log_errors)
+"""
+
+
+def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path):
+    out = run_micropython(HOT_PATH, cwd=str(tmp_path)).split()
+    events, frames, dropped, logged, errors = map(int, out)
+    assert events >= 5           # jerks were found while the heap was locked
+    assert frames > events       # and sent (with heartbeats)
+    assert dropped == 0 and errors == 0
+    assert logged == events + 2  # hello + every event + the trigger mark, all on flash
+
+
+def test_a_button_press_is_a_trigger_mark_the_host_stores():
+    import sys
+    from jerklog.fw import FIRMWARE_DIR
+    sys.path.insert(0, FIRMWARE_DIR)
+    try:
+        from jerklog_firmware import app, protocol
+    finally:
+        sys.path.remove(FIRMWARE_DIR)
+
+    class Board:
+        rate_hz, has_gyro, dropped, name, sensor = 208, True, 0, "test", "none"
+
+    sent = bytearray()
+    w = protocol.FrameWriter(lambda buf, n: sent.extend(buf[:n]), 7, 8)
+    rec = app.Recorder(Board(), None, w, "trunk")
+    rec.uptime_ms = 12345
+    rec.trigger()
+    (record,) = FrameDecoder().feed(bytes(sent))
+    assert record["t_ms"] == 12345
+    row = from_wire(record)
+    assert row["kind"] == "trigger" and row["confidence"] == 1.0
+
+
+MAIN_BOARD = """
+import sys, json
+import fake_imu
+
+class Stop(Exception):
+    pass
+
+class FakeMachine:
+    bus = fake_imu.FakeI2C(0)
+    chip = bus.attach(fake_imu.FakeLSM6DSOX())
+    feeds = 0
+    pressed = 0
+
+    class Pin:
+        OUT = 1
+        IN = 0
+        PULL_UP = 2
+        def __init__(self, pin, mode=0, pull=None, value=None):
+            self.pin = pin
+            self._v = 0 if value is None else value
+        def value(self, v=None):
+            if v is None:  # the button: pressed (0, pull-up) on loops 30-34
+                return 0 if 30 <= FakeMachine.feeds < 35 else 1
+            self._v = v
+
+    @staticmethod
+    def I2C(bus_id, scl=None, sda=None, freq=None):
+        return FakeMachine.bus
+
+    class WDT:
+        def __init__(self, timeout=0):
+            pass
+        def feed(self):
+            FakeMachine.feeds += 1
+            k = 0
+            while k < 16:  # the sensor keeps producing: 16 samples per loop
+                FakeMachine.chip.push(2049, 0, 0, 0, 0, 0)
+                k += 1
+            if FakeMachine.feeds >= 100:
+                raise Stop()
+
+    @staticmethod
+    def unique_id():
+        return b"\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08"
+
+    @staticmethod
+    def reset():
+        raise Stop()
+
+sys.modules["machine"] = FakeMachine
+with open("config.json", "w") as f:
+    json.dump({"board": "pico_lsm6dsox", "region": "left_wrist"}, f)
+import config
+config.PATH = "config.json"
+import main
+main.LOG_DIR = "log"
+try:
+    main.main_board()
+except Stop:
+    pass
+print(FakeMachine.feeds)
+"""
+
+
+def test_main_board_runs_the_loop_on_a_fake_machine(tmp_path):
+    """main_board() on a Pico with an LSM6DSOX breakout, with a fake `machine` (I2C on the
+    register-level fake chip, Pin, WDT):
+    it reads the config, says hello with its region, runs the loop (fed watchdog), and a
+    button press goes out as a trigger mark."""
+    out = run_micropython(MAIN_BOARD, cwd=str(tmp_path), stdin=b"")
+    records = FrameDecoder().feed(out)
+    text = out.split(b"\\x00")[-1].decode(errors="replace").strip()
+    assert text.endswith("100")  # the loop ran until the test's watchdog stopped it
+    kinds = [r["type"] for r in records]
+    hello = records[kinds.index("hello")]
+    assert hello["region"] == "left_wrist" and hello["sensor"] == "LSM6DSOX"
+    assert "heartbeat" in kinds
+    triggers = [r for r in records if r["type"] == "event" and from_wire(r)["kind"] == "trigger"]
+    assert len(triggers) == 1
+    assert len(os.listdir(tmp_path / "log")) >= 2  # state and a segment on "flash"
