@@ -34,6 +34,11 @@ Register facts (LSM6DSOX and LSM6DS3TR-C datasheets, "Register description"):
 from array import array
 
 try:
+    from . import imu_probe
+except (ImportError, KeyError):
+    import imu_probe
+
+try:
     from micropython import const
 except ImportError:
     const = lambda x: x  # noqa: E731
@@ -103,23 +108,9 @@ class LSM6:
     def __init__(self, i2c, addr=None, rate_hz=208, accel_range_g=8, gyro_range_dps=2000, batch=32):
         if batch < 1:
             raise ValueError("LSM6: batch must be >= 1")
-        if addr is None:
-            found = i2c.scan()
-            for a in _ADDRS:
-                if a in found:
-                    addr = a
-                    break
-            else:
-                raise OSError("LSM6: no chip at 0x6A/0x6B on %s" % (i2c,))
+        addr, who = imu_probe.probe(i2c, addr, _ADDRS, _WHO_AM_I, "LSM6")
         self.i2c = i2c
         self.addr = addr
-        who = None
-        try:
-            who = i2c.readfrom_mem(addr, _WHO_AM_I, 1)[0]
-        except OSError:
-            pass
-        if who is None:
-            raise OSError("LSM6: no chip at 0x%02X on %s" % (addr, i2c))
         if who == _ID_DSOX:
             self.chip = "LSM6DSOX"
         elif who == _ID_DS3TRC:

@@ -32,6 +32,11 @@ Register facts (MPU-6000/6050 Register Map rev 4.2; MPU-6886 datasheet):
 from array import array
 
 try:
+    from . import imu_probe
+except (ImportError, KeyError):
+    import imu_probe
+
+try:
     from micropython import const
 except ImportError:
     const = lambda x: x  # noqa: E731
@@ -108,23 +113,9 @@ class MPU6:
     def __init__(self, i2c, addr=None, rate_hz=208, accel_range_g=8, gyro_range_dps=2000, batch=32):
         if batch < 1:
             raise ValueError("MPU6: batch must be >= 1")
-        if addr is None:
-            found = i2c.scan()
-            for a in _ADDRS:
-                if a in found:
-                    addr = a
-                    break
-            else:
-                raise OSError("MPU6: no chip at 0x68/0x69 on %s" % (i2c,))
+        addr, who = imu_probe.probe(i2c, addr, _ADDRS, _WHO_AM_I, "MPU6")
         self.i2c = i2c
         self.addr = addr
-        who = None
-        try:
-            who = i2c.readfrom_mem(addr, _WHO_AM_I, 1)[0]
-        except OSError:
-            pass
-        if who is None:
-            raise OSError("MPU6: no chip at 0x%02X on %s" % (addr, i2c))
         if who == _ID_6050:
             self.chip = "MPU-6050"
             fifo_en, self._frame, self._goff = 0x78, 12, 6

