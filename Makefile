@@ -38,6 +38,7 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/jerklog bench all
 	$(BIN)/python bench/bench_diary.py
+	$(BIN)/jerklog bench load --devices 4 --rate 833 --minutes 10
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache

@@ -28,6 +28,11 @@ class Recorder:
         self.epoch_ms = epoch_ms
         self.times = array("i", [0] * BATCH)
         self.samples = array("h", [0] * (6 * BATCH))
+        self.raw_on = False      # raw streaming (CMD_RAW): waveforms for clinicians
+        self._raw = array("h", [0] * (6 * protocol.RAW_SAMPLES))
+        self._raw_n = 0
+        self._raw_t = 0
+        self._raw_period_us = 1000000 // board.rate_hz
         self.uptime_ms = 0
         self._next_heartbeat = HEARTBEAT_MS
         self._heartbeats = 0
@@ -75,11 +80,30 @@ class Recorder:
                         det.ev_confidence, det.ev_activity_mg)
                 self._keep()
             self.uptime_ms = t
+            if self.raw_on:
+                self._raw_add(t, s, j)
             if t >= self._next_heartbeat:
                 self._next_heartbeat = t + HEARTBEAT_MS
                 self.heartbeat()
             i += 1
         return n
+
+    def _raw_add(self, t, s, j):
+        """Add sample s[j:j+6] to the raw frame being filled; send it when full."""
+        r = self._raw
+        k = 6 * self._raw_n
+        if k == 0:
+            self._raw_t = t
+        r[k] = s[j]
+        r[k + 1] = s[j + 1]
+        r[k + 2] = s[j + 2]
+        r[k + 3] = s[j + 3]
+        r[k + 4] = s[j + 4]
+        r[k + 5] = s[j + 5]
+        self._raw_n += 1
+        if self._raw_n == protocol.RAW_SAMPLES:
+            self.writer.raw(self._raw_t, self._raw_n, self._raw_period_us, r)
+            self._raw_n = 0
 
     def trigger(self):
         """The wearer pressed the button: a trigger mark that travels like an event."""
@@ -101,6 +125,9 @@ class Recorder:
             self.log_status(protocol.LOG_ACKED, n, 0, 0)
         elif c == protocol.CMD_LOG_STATUS:
             self.log_status(protocol.LOG_STATE, 0, 0, 0)
+        elif c == protocol.CMD_RAW:
+            self.raw_on = cmd["argument"] == 1
+            self._raw_n = 0
         elif c == protocol.CMD_SET_TIME:
             if not self.virtual_clock:  # a replay keeps the wall clock it was started with
                 self.epoch_ms = cmd["argument"] - self.uptime_ms

@@ -93,6 +93,11 @@ def main_sim(argv):
     rec.hello(keep=True)
     if first is not None and first["command"] != protocol.CMD_HELLO:
         rec.handle(first)
+    if host is not None:  # the host sends its opening commands together: take them all
+        cmd = host.next(50)
+        while cmd is not None:
+            rec.handle(cmd)
+            cmd = host.next(50)
     start = time.ticks_ms()
     while not board.finished:
         rec.step()

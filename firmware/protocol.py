@@ -35,9 +35,10 @@ HEARTBEAT = const(3)
 GOODBYE = const(4)
 COMMAND = const(5)   # host -> device
 LOG_STATUS = const(6)  # device -> host: after a log dump, an ack or a status request
+RAW = const(7)         # device -> host: a run of raw samples (raw streaming mode)
 
 RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE: "goodbye",
-                COMMAND: "command", LOG_STATUS: "log_status"}
+                COMMAND: "command", LOG_STATUS: "log_status", RAW: "raw"}
 
 HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
 HEADER_SIZE = const(13)
@@ -87,6 +88,7 @@ CMD_HELLO = const(1)   # send a hello now (the host has just opened the port)
 CMD_LOG_DUMP = const(2)    # send the on-board log: argument a log cursor, or -1 for all
 CMD_LOG_ACK = const(3)     # the host holds everything through the cursor: the board may trim
 CMD_LOG_STATUS = const(4)  # send a LOG_STATUS now
+CMD_RAW = const(6)         # argument 1: stream raw samples too (waveforms); 0: stop
 CMD_SET_TIME = const(5)    # argument: the host's Unix time in ms as it sends this; the board
                            # keeps it (and sets its RTC where it has one) and says hello
 
@@ -97,6 +99,12 @@ CMD_SET_TIME = const(5)    # argument: the host's Unix time in ms as it sends th
 LOG_STATUS_FMT = "<BIIIIIII"
 LOG_STATUS_FIELDS = ("reason", "records", "last_boot", "last_seq", "dropped", "pending",
                      "used_bytes", "capacity_bytes")
+# Raw body: t_ms u32 (uptime of the first sample), n u8, period_us u16, then n samples of
+# ax, ay, az (mg), gx, gy, gz (0.1 deg/s) as int16 little-endian. Sample i is at
+# t_ms + i * period_us / 1000.
+RAW_FMT = "<IBH"
+RAW_SAMPLES = const(10)  # per frame: 13 + 7 + 120 bytes fits MAX_PAYLOAD
+
 LOG_DUMPED = const(1)
 LOG_ACKED = const(2)
 LOG_STATE = const(3)
@@ -270,6 +278,22 @@ class FrameWriter:
                          last_boot, last_seq, dropped, pending, used_bytes, capacity_bytes)
         self._send(29)
 
+    def raw(self, t_ms, n, period_us, samples):
+        """Send n raw samples from samples[0:6n] (array of ints), allocation-free."""
+        self._header(RAW)
+        p = self._payload
+        struct.pack_into(RAW_FMT, p, HEADER_SIZE, t_ms & 0xFFFFFFFF, n, period_us)
+        o = HEADER_SIZE + 7
+        i = 0
+        end = 6 * n
+        while i < end:
+            v = samples[i]
+            p[o] = v & 0xFF
+            p[o + 1] = (v >> 8) & 0xFF
+            o += 2
+            i += 1
+        self._send(7 + 2 * end)
+
     def replay(self, payload):
         """Send a stored payload (from the on-board log) as it was: its own header and seq."""
         n = len(payload)
@@ -403,6 +427,17 @@ def parse_payload(payload):
         fmt, names = COMMAND_FMT, COMMAND_FIELDS
     elif rtype == LOG_STATUS:
         fmt, names = LOG_STATUS_FMT, LOG_STATUS_FIELDS
+    elif rtype == RAW:
+        if body_len < 7:
+            return None
+        t_ms, n, period_us = struct.unpack_from(RAW_FMT, payload, HEADER_SIZE)
+        if body_len != 7 + 12 * n:
+            return None
+        rec["t_ms"] = t_ms
+        rec["n"] = n
+        rec["period_us"] = period_us
+        rec["samples"] = payload[HEADER_SIZE + 7:]  # bytes: n x 6 int16 little-endian
+        return rec
     elif rtype == HELLO:
         if body_len < 12:
             return None

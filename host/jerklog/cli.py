@@ -192,6 +192,9 @@ def cmd_bench(args):
         bench.main(sets, log=log)
     if args.what in ("firmware", "all"):
         bench.firmware_cost(log=log)
+    if args.what == "load":
+        bench.load(devices=args.devices, rate_hz=args.rate, seconds=60 * args.minutes,
+                   log=print)
     return 0
 
 
@@ -268,7 +271,12 @@ def build_parser():
                        "shared/data/real (or $JERKLOG_REAL_DATA). firmware: microseconds and "
                        "bytes allocated per sample of the firmware's hot path under "
                        "micropython -X heapsize=192k, with estimated CPU share per board.")
-    p.add_argument("what", choices=["detect", "firmware", "all"], nargs="?", default="all")
+    p.add_argument("what", choices=["detect", "firmware", "load", "all"], nargs="?",
+                   default="all", help="load (not part of all: it runs in real time): "
+                   "--devices boards at --rate Hz streaming raw samples for --minutes")
+    p.add_argument("--devices", type=int, default=4, help="load: boards (default 4)")
+    p.add_argument("--rate", type=int, default=833, help="load: sample rate (default 833)")
+    p.add_argument("--minutes", type=float, default=10, help="load: length (default 10)")
     p.add_argument("--seeds", choices=["tuning", "held-out", "both"], default="both",
                    help="which scenario seed set to run (default both)")
     p.set_defaults(func=cmd_bench)

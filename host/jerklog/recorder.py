@@ -74,8 +74,9 @@ class BootState:
 class Ingest:
     """Turns decoded records into store rows. Idempotent; counts what it saw."""
 
-    def __init__(self, store, clock=now_ms):
+    def __init__(self, store, clock=now_ms, raw_sink=None):
         self.store = store
+        self.raw_sink = raw_sink  # rawstream.RawSink for raw-mode waveforms, or None
         self.clock = clock
         self.boots = {}
         self.new_events = 0
@@ -165,6 +166,9 @@ class Ingest:
                 self.new_events += 1
             else:
                 self.duplicate_events += 1
+        elif kind == "raw":
+            if self.raw_sink is not None:
+                self.raw_sink.write(rec)
         elif kind == "log_status":
             self.log_status[key[0]] = rec
             if rec["capacity_bytes"]:
@@ -242,7 +246,8 @@ class PortRecorder:
     """
 
     def __init__(self, port, store, stop=None, until_goodbye=False, idle_timeout_s=None,
-                 on_progress=None, alive=None, reconnect=False, lock=None, retry_s=1.0):
+                 on_progress=None, alive=None, reconnect=False, lock=None, retry_s=1.0,
+                 raw_sink=None):
         self.port = port
         self.store = store
         self.stop = stop or threading.Event()
@@ -254,7 +259,8 @@ class PortRecorder:
         self.lock = lock or threading.Lock()
         self.retry_s = retry_s
         self.decoder = FrameDecoder()
-        self.ingest = Ingest(store)
+        self.ingest = Ingest(store, raw_sink=raw_sink)
+        self.raw_sink = raw_sink
         self.bytes_read = 0
         self.connected = False
         self.connections = 0    # successful opens
@@ -313,6 +319,8 @@ class PortRecorder:
         # its on-board log holds that no host has acknowledged yet.
         ser.write(protocol.command_frame(protocol.CMD_HELLO))
         ser.write(protocol.command_frame(protocol.CMD_SET_TIME, now_ms()))
+        if self.raw_sink is not None:
+            ser.write(protocol.command_frame(protocol.CMD_RAW, 1))
         self.dump_requests = 0
         self._request_dump(ser)
         last_data = opened = time.monotonic()
@@ -333,6 +341,8 @@ class PortRecorder:
                         for rec in records:
                             self.ingest.handle(rec)
                         self.store.commit()
+                        if self.raw_sink is not None:
+                            self.raw_sink.flush()
                     self._answer_dumps(ser)
                     if self.on_progress:
                         self.on_progress(self)
