@@ -45,3 +45,37 @@ def test_a_host_clock_jump_is_followed_and_counted():
     end = 1763677800000 + 2 * HOUR_MS - 1000
     assert abs(model.to_host_ms(up(end)) - (end + 2000)) <= 20  # the new host time
     assert model.corrections >= 1                               # recorded, not hidden
+
+
+def test_a_correction_is_stored_and_reaches_the_report(tmp_db, tmp_path):
+    """Heartbeats through the ingest: when the host's clock jumps 2 s, the correction is
+    stored, and the diary and report say so."""
+    from jerklog.decoder import FrameDecoder
+    from jerklog.diary import Diary
+    from jerklog.fw import protocol
+    from jerklog.recorder import Ingest
+    from jerklog.report import write_report
+    from jerklog.store import Store
+    out = []
+    w = protocol.FrameWriter(lambda b, n: out.append(bytes(b[:n])), 2, 3)
+    w.hello(208, 0, 0, "0.1.0", "sim", "sim", "trunk")
+    host = []
+    for s in range(0, 3 * 3600, 5):
+        w.heartbeat(1000 * s, 208 * s, 0, 0)
+        host.append(1763677800000 + 1000 * s + 3 + (2000 if s >= 3600 else 0))
+        if s % 600 == 300:
+            w.event(1000 * s + 100, 40, 500, 0, 1, 1, 1, 1, 200, 5)
+            host.append(host[-1] + 60)
+    recs = FrameDecoder().feed(b"".join(out))
+    with Store(tmp_db) as store:
+        ing = Ingest(store)
+        ing.handle(recs[0], host_ms=host[0])
+        for r, h in zip(recs[1:], host):
+            ing.handle(r, host_ms=h)
+        store.commit()
+        (c,) = store.clock_corrections()
+        assert 1900 <= c["shift_ms"] <= 2100
+        assert Diary(store).quality()["clock_corrections"] == 1
+        path = tmp_path / "r.html"
+        write_report(store, str(path), None, None)
+        assert "1 jumps of a board clock" in path.read_text()

@@ -10,17 +10,19 @@ time); the receive time is late by the transfer delay, which is never negative. 
     minima: b is the clock's drift, a + b * t maps uptime t to host time.
 
 The host clock itself is the reference (NTP keeps it within a few ms); a jump of the host
-clock shows as a jump in the offsets, and the fit follows it within `window` minutes.
+clock shows as a step in the offsets: the fit starts afresh from it and counts a correction.
 """
 
 MINUTE_MS = 60000
+STEP_MS = 50  # a minute's best offset this far from the fit is a clock step, not drift
 
 
 class ClockModel:
     def __init__(self, window=10):
         self.window = window   # minutes of minima the fit uses
         self._minima = []      # [(uptime minute, uptime_ms, offset_ms)] ascending
-        self.corrections = 0   # times a new minute moved the estimate by more than 20 ms
+        self.corrections = 0   # clock steps seen (a host clock set, say)
+        self.last_shift_ms = 0  # by how much, the last time
 
     def add(self, uptime_ms, host_ms):
         """One observation: the board said uptime_ms; the host received it at host_ms."""
@@ -33,12 +35,20 @@ class ClockModel:
             return
         if m and minute < m[-1][0]:
             return  # an old observation (a replay): the live ones are better
-        before = self.to_host_ms(uptime_ms) if len(m) >= 2 else None
+        if len(m) >= 2:
+            # The last minute is complete: is its best offset a step away from the fit of
+            # the minutes before it? Then the clock was set (the host's, say), not drifting:
+            # start the fit afresh from that minute, and say so.
+            last = m.pop()
+            predicted = self.to_host_ms(last[1]) - last[1]
+            if abs(last[2] - predicted) > STEP_MS:
+                self.corrections += 1
+                self.last_shift_ms = last[2] - predicted
+                del m[:]
+            m.append(last)
         m.append((minute, uptime_ms, offset))
         if len(m) > self.window:
             del m[0]
-        if before is not None and abs(self.to_host_ms(uptime_ms) - before) > 20:
-            self.corrections += 1
 
     @property
     def known(self):

@@ -401,6 +401,7 @@ class Diary:
         self._lo, self._hi = self.from_ms - pad, self.to_ms + pad
         self.boots = _read_boots(store)
         self.board_logs = store.board_logs()
+        self.clock_corrections = store.clock_corrections()
         self._all = _read_events(store, self._lo, self._hi, self.boots)
         self._sites()
         self._grid()
@@ -1295,7 +1296,8 @@ class Diary:
                 kinds[c if c in kinds else "unknown"] += 1
         shift = (ev["time_ms"] - ev["t_ms"] - ev["boot_epoch_ms"]).to_numpy(dtype=float)
         shifted = np.isfinite(shift) & (shift != 0)
-        return dict(boots_device_clock=kinds["device"], boots_host_clock=kinds["host"],
+        return dict(clock_corrections=len(self.clock_corrections),
+                    boots_device_clock=kinds["device"], boots_host_clock=kinds["host"],
                     boots_unknown_clock=kinds["unknown"],
                     events_shifted=int(shifted.sum()),
                     max_shift_ms=float(np.abs(shift[shifted]).max()) if shifted.any() else 0.0)

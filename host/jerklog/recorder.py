@@ -119,7 +119,11 @@ class Ingest:
         plays faster than real time is taken at its word."""
         if st.virtual:
             return
+        corrections = st.model.corrections
         st.model.add(uptime_ms, host_ms)
+        if st.model.corrections != corrections:  # recorded, not hidden
+            self.store.add_clock_correction(key[0], key[1], host_ms, uptime_ms,
+                                            st.model.last_shift_ms)
         epoch = st.model.to_host_ms(0)
         if st.epoch_ms is None or abs(epoch - st.epoch_ms) >= 1:
             st.epoch_ms = epoch

@@ -218,6 +218,9 @@ def first_page(diary, name=None, dob=None, summary=None):
     if Q["estimated_boots"]:
         dq.append("%d boots without counters (recorded time estimated from their events)"
                   % Q["estimated_boots"])
+    if Q.get("clock_corrections"):
+        dq.append("%d jumps of a board clock's estimate corrected (host clock changed?)"
+                  % Q["clock_corrections"])
     if Q.get("log_dropped"):
         dq.append("%d events lost because a board's on-board log was full (devices %s)" % (
             Q["log_dropped"], ", ".join(str(d) for d in Q["log_dropped_devices"])))

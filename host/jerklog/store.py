@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (device_id, boot_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (time_ms);
+CREATE TABLE IF NOT EXISTS clock_corrections (  -- the host's estimate of a board's clock jumped
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    host_ms INTEGER NOT NULL,         -- when it was noticed
+    uptime_ms INTEGER NOT NULL,       -- at this device uptime
+    shift_ms INTEGER NOT NULL         -- by how much the mapping moved (a host clock jump)
+);
 CREATE TABLE IF NOT EXISTS board_logs (  -- each board's on-board log, as it last reported
     device_id INTEGER PRIMARY KEY,
     host_ms INTEGER NOT NULL,         -- when it reported
@@ -154,6 +161,15 @@ class Store:
     def set_board_log(self, device_id, host_ms, dropped, pending, used_bytes, capacity_bytes):
         self.db.execute("INSERT OR REPLACE INTO board_logs VALUES (?, ?, ?, ?, ?, ?)",
                         (device_id, host_ms, dropped, pending, used_bytes, capacity_bytes))
+
+    def add_clock_correction(self, device_id, boot_id, host_ms, uptime_ms, shift_ms):
+        self.db.execute("INSERT INTO clock_corrections VALUES (?, ?, ?, ?, ?)",
+                        (device_id, boot_id, host_ms, uptime_ms, shift_ms))
+
+    def clock_corrections(self):
+        cur = self.db.execute("SELECT * FROM clock_corrections ORDER BY host_ms")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
 
     def board_logs(self):
         cur = self.db.execute("SELECT * FROM board_logs ORDER BY device_id")
