@@ -26,7 +26,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "host"))
 from jerklog import diary, edf, notes, report  # noqa: E402
 from jerklog.events import COLUMN_NAMES  # noqa: E402
 from jerklog.store import Store  # noqa: E402
-from jerklog.timefmt import zone  # noqa: E402
 
 DAY = 86_400_000
 HOUR = 3_600_000

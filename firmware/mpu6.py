@@ -29,7 +29,6 @@ Register facts (MPU-6000/6050 Register Map rev 4.2; MPU-6886 datasheet):
   of a record: the first ``count % record`` bytes are dropped to realign.
 """
 
-from array import array
 
 try:
     from . import imu_probe

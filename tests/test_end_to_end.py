@@ -86,7 +86,6 @@ def test_several_simulated_sensors_at_once(tmp_path):
         boots = {b["device_id"]: b for b in store.boots()}
         assert {b["region"] for b in boots.values()} == {"left arm", "right arm",
                                                          "right leg"}
-        start_ms = int(dt.datetime.fromisoformat(START).timestamp() * 1000)
         for k, (label, raw, truth) in enumerate(boards):
             stored = [e["t_ms"] for e in store.events() if e["device_id"] == 1 + k]
             assert stored == [e["t_ms"] for e in detect_samples(raw)]

@@ -1,7 +1,6 @@
 """Untethered wear: the board keeps events in its on-board log while no computer is near;
 the next time it is connected the host collects them, stores them once, and acknowledges
 them so the board can trim its log."""
-import pytest
 
 from jerklog.analysis import detect_samples
 from jerklog.recorder import PortRecorder

@@ -1,7 +1,7 @@
 """Offline analysis on the host: the firmware's detector over a raw recording, no serial."""
 from . import JerklogError
 from .events import COLUMN_NAMES, format_value, from_detector, from_wire
-from .fw import detector, rawcsv
+from .fw import detector
 from .paths import atomic_output
 from .rawfile import iter_rows
 

@@ -17,6 +17,7 @@ from .fw import protocol
 READ_TIMEOUT_S = 0.2
 HEARTBEAT_KEEP_MS = 60000
 DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming
+GAP_LIST_MAX = 10000  # a longer gap in seqs is counted, not listed
 NOT_JERKLOG_S = 10.0  # bytes but no valid frame for this long: not a jerklog board
 DUMP_EVERY_S = 600.0  # while connected, collect and acknowledge the board's log this often,
                       # so events it also sent live do not fill its log  # store one heartbeat a minute per boot (and every change in drops)
@@ -35,9 +36,9 @@ class BootState:
         self.epoch_ms = None      # Unix ms at uptime 0
         self.clock = None         # 'device' or 'host'
         self.last_seq = None      # highest seq seen (this session or stored before)
-        self.live_seen = set()    # seqs received live this session (not from a log dump)
-        self.live_low = None      # lowest and highest of them
-        self.live_high = None
+        self.live_high = None     # highest seq received live this session (not from a dump)
+        self.missing = set()      # seqs below it that never arrived (gaps; filled ones leave)
+        self.missing_more = 0     # gaps too long to list one by one
         self.newest = True        # the record being handled is the newest of its boot
         self.model = ClockModel()  # host-measured offset and drift of the board's clock
         self.virtual = False       # the hello said: simulated time, do not measure
@@ -62,13 +63,25 @@ class BootState:
             self.uptime_high = full
         return full
 
+    def saw_live(self, seq):
+        """Track gaps in the live stream; memory grows with the gaps, not the records."""
+        high = self.live_high
+        if high is None or seq == high + 1:
+            self.live_high = seq
+        elif seq > high + 1:
+            if seq - high - 1 <= GAP_LIST_MAX:
+                self.missing.update(range(high + 1, seq))
+            else:
+                self.missing_more += seq - high - 1
+            self.live_high = seq
+        else:
+            self.missing.discard(seq)  # a late record fills its gap
+
     @property
     def lost(self):
-        """Records missing from the live stream: seqs between the lowest and highest received
-        live that never arrived (a gap filled later is not lost)."""
-        if self.live_low is None:
-            return 0
-        return self.live_high - self.live_low + 1 - len(self.live_seen)
+        """Records missing from the live stream: seqs that never arrived between the first
+        and the latest received live (a gap filled later is not lost)."""
+        return len(self.missing) + self.missing_more
 
 
 class Ingest:
@@ -101,12 +114,10 @@ class Ingest:
                 st.has_gyro = gyro is None or bool(gyro)
             self.store.upsert_boot(key[0], key[1], host_ms)
         seq = rec["seq"]
-        if not self.replaying:
-            st.live_seen.add(seq)
-            if st.live_low is None or seq < st.live_low:
-                st.live_low = seq
-            if st.live_high is None or seq > st.live_high:
-                st.live_high = seq
+        # During a log dump, replayed records (older seqs, or boots not heard live) are not
+        # part of the live stream; live records keep arriving meanwhile and are.
+        if not self.replaying or (st.live_high is not None and seq > st.live_high):
+            st.saw_live(seq)
         st.newest = st.last_seq is None or seq >= st.last_seq
         if st.newest:
             st.last_seq = seq

@@ -7,7 +7,6 @@ around every ``read_into``; the same script under CPython must print the same.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from array import array

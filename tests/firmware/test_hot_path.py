@@ -2,7 +2,6 @@
 with a board-sized heap: FIFO bytes from a register-level fake chip -> driver -> scaling and
 time stamps -> detector -> frame -> on-board log append. Nothing allocates while it runs
 (heap locked), and a button press travels as a trigger mark."""
-import json
 import os
 
 from jerklog.decoder import FrameDecoder
