@@ -34,9 +34,9 @@ Register facts (LSM6DSOX and LSM6DS3TR-C datasheets, "Register description"):
 from array import array
 
 try:
-    from . import imu_probe
+    from . import imu_common
 except (ImportError, KeyError):
-    import imu_probe
+    import imu_common
 
 try:
     from micropython import const
@@ -78,22 +78,6 @@ _XL_FS = ((2, 0, 61), (4, 2, 122), (8, 3, 244), (16, 1, 488))
 _G_FS = ((125, 1, 4375), (250, 0, 8750), (500, 2, 17500), (1000, 4, 35000), (2000, 6, 70000))
 
 
-def _fixed(p, q):
-    """(num, shift) with num / 2**shift ~= p / q and num < 2**15."""
-    s = 0
-    while s < 24 and ((p << (s + 1)) + q // 2) // q < 32768:
-        s += 1
-    return ((p << s) + q // 2) // q, s
-
-
-def _at_least(table, want, what):
-    """First row of ``table`` (sorted ascending by row[0]) with row[0] >= ``want``."""
-    for row in table:
-        if row[0] >= want:
-            return row
-    raise ValueError("LSM6: %s %s not supported (max %s)" % (what, want, table[-1][0]))
-
-
 class LSM6:
     """LSM6DSOX / LSM6DS3TR-C accel + gyro streamed through the FIFO.
 
@@ -108,7 +92,7 @@ class LSM6:
     def __init__(self, i2c, addr=None, rate_hz=208, accel_range_g=8, gyro_range_dps=2000, batch=32):
         if batch < 1:
             raise ValueError("LSM6: batch must be >= 1")
-        addr, who = imu_probe.probe(i2c, addr, _ADDRS, _WHO_AM_I, "LSM6")
+        addr, who = imu_common.probe(i2c, addr, _ADDRS, _WHO_AM_I, "LSM6")
         self.i2c = i2c
         self.addr = addr
         if who == _ID_DSOX:
@@ -123,14 +107,14 @@ class LSM6:
 
         if rate_hz <= 0:
             raise ValueError("LSM6: rate_hz must be > 0")
-        odr, code = _at_least(_ODR, rate_hz, "rate_hz")
-        xl = _at_least(_XL_FS, accel_range_g, "accel_range_g")
-        g = _at_least(_G_FS, gyro_range_dps, "gyro_range_dps")
+        odr, code = imu_common.at_least(_ODR, rate_hz, "rate_hz", "LSM6")
+        xl = imu_common.at_least(_XL_FS, accel_range_g, "accel_range_g", "LSM6")
+        g = imu_common.at_least(_G_FS, gyro_range_dps, "gyro_range_dps", "LSM6")
         self.rate_hz = odr
         self.accel_range_g = xl[0]
         self.gyro_range_dps = g[0]
-        self.accel_scale = _fixed(xl[2], 1000)  # ug/LSB -> mg
-        self.gyro_scale = _fixed(g[2], 100000)  # udps/LSB -> 0.1 dps
+        self.accel_scale = imu_common.fixed_ratio(xl[2], 1000)  # ug/LSB -> mg
+        self.gyro_scale = imu_common.fixed_ratio(g[2], 100000)  # udps/LSB -> 0.1 dps
         self.overflows = 0
         self.batch = batch
 

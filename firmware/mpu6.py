@@ -31,9 +31,9 @@ Register facts (MPU-6000/6050 Register Map rev 4.2; MPU-6886 datasheet):
 
 
 try:
-    from . import imu_probe
+    from . import imu_common
 except (ImportError, KeyError):
-    import imu_probe
+    import imu_common
 
 try:
     from micropython import const
@@ -81,22 +81,6 @@ _XL_FS = ((2, 0, 16384), (4, 1, 8192), (8, 2, 4096), (16, 3, 2048))
 _G_FS = ((250, 0, 1310), (500, 1, 655), (1000, 2, 328), (2000, 3, 164))
 
 
-def _fixed(p, q):
-    """(num, shift) with num / 2**shift ~= p / q and num < 2**15."""
-    s = 0
-    while s < 24 and ((p << (s + 1)) + q // 2) // q < 32768:
-        s += 1
-    return ((p << s) + q // 2) // q, s
-
-
-def _at_least(table, want, what):
-    """First row of ``table`` (sorted ascending by row[0]) with row[0] >= ``want``."""
-    for row in table:
-        if row[0] >= want:
-            return row
-    raise ValueError("MPU6: %s %s not supported (max %s)" % (what, want, table[-1][0]))
-
-
 class MPU6:
     """MPU-6050 / MPU6886 accel + gyro streamed through the FIFO.
 
@@ -112,7 +96,7 @@ class MPU6:
     def __init__(self, i2c, addr=None, rate_hz=208, accel_range_g=8, gyro_range_dps=2000, batch=32):
         if batch < 1:
             raise ValueError("MPU6: batch must be >= 1")
-        addr, who = imu_probe.probe(i2c, addr, _ADDRS, _WHO_AM_I, "MPU6")
+        addr, who = imu_common.probe(i2c, addr, _ADDRS, _WHO_AM_I, "MPU6")
         self.i2c = i2c
         self.addr = addr
         if who == _ID_6050:
@@ -126,14 +110,14 @@ class MPU6:
 
         if rate_hz <= 0:
             raise ValueError("MPU6: rate_hz must be > 0")
-        rate, div, dlpf = _at_least(_RATES, rate_hz, "rate_hz")
-        xl = _at_least(_XL_FS, accel_range_g, "accel_range_g")
-        g = _at_least(_G_FS, gyro_range_dps, "gyro_range_dps")
+        rate, div, dlpf = imu_common.at_least(_RATES, rate_hz, "rate_hz", "MPU6")
+        xl = imu_common.at_least(_XL_FS, accel_range_g, "accel_range_g", "MPU6")
+        g = imu_common.at_least(_G_FS, gyro_range_dps, "gyro_range_dps", "MPU6")
         self.rate_hz = rate
         self.accel_range_g = xl[0]
         self.gyro_range_dps = g[0]
-        self.accel_scale = _fixed(1000, xl[2])  # mg per LSB
-        self.gyro_scale = _fixed(100, g[2])  # 0.1 dps per LSB
+        self.accel_scale = imu_common.fixed_ratio(1000, xl[2])  # mg per LSB
+        self.gyro_scale = imu_common.fixed_ratio(100, g[2])  # 0.1 dps per LSB
         self.overflows = 0
         self.batch = batch
         self.fifo_samples = _FIFO_SIZE // self._frame

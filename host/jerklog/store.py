@@ -81,6 +81,22 @@ CREATE INDEX IF NOT EXISTS notes_time ON notes (time_ms);
 """
 
 
+def _dicts(cur):
+    """Rows of a cursor as dicts by column name."""
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur]
+
+
+def _time_range(column, from_ms, to_ms, where, params):
+    """Add column in [from_ms, to_ms) (either end optional) to a WHERE list."""
+    if from_ms is not None:
+        where.append(column + " >= ?")
+        params.append(from_ms)
+    if to_ms is not None:
+        where.append(column + " < ?")
+        params.append(to_ms)
+
+
 class Store:
     """Open (creating if needed) the store at path."""
 
@@ -167,14 +183,10 @@ class Store:
                         (device_id, boot_id, host_ms, uptime_ms, shift_ms))
 
     def clock_corrections(self):
-        cur = self.db.execute("SELECT * FROM clock_corrections ORDER BY host_ms")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return _dicts(self.db.execute("SELECT * FROM clock_corrections ORDER BY host_ms"))
 
     def board_logs(self):
-        cur = self.db.execute("SELECT * FROM board_logs ORDER BY device_id")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return _dicts(self.db.execute("SELECT * FROM board_logs ORDER BY device_id"))
 
     def commit(self):
         self.db.commit()
@@ -183,12 +195,7 @@ class Store:
     def events(self, from_ms=None, to_ms=None):
         """Events in [from_ms, to_ms) by time, as dicts with the boot's device fields."""
         where, params = [], []
-        if from_ms is not None:
-            where.append("e.time_ms >= ?")
-            params.append(from_ms)
-        if to_ms is not None:
-            where.append("e.time_ms < ?")
-            params.append(to_ms)
+        _time_range("e.time_ms", from_ms, to_ms, where, params)
         sql = ("SELECT e.*, b.region, b.board, b.sensor FROM events e LEFT JOIN boots b "
                "ON b.device_id = e.device_id AND b.boot_id = e.boot_id")
         if where:
@@ -200,9 +207,7 @@ class Store:
             yield dict(zip(names, row))
 
     def boots(self):
-        cur = self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return _dicts(self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms"))
 
     def count_events(self):
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
@@ -225,21 +230,14 @@ class Store:
     def notes(self, from_ms=None, to_ms=None, kind=None):
         """Notes with time_ms in [from_ms, to_ms) (and of kind), by time, as dicts."""
         where, params = [], []
-        if from_ms is not None:
-            where.append("time_ms >= ?")
-            params.append(from_ms)
-        if to_ms is not None:
-            where.append("time_ms < ?")
-            params.append(to_ms)
+        _time_range("time_ms", from_ms, to_ms, where, params)
         if kind is not None:
             where.append("kind = ?")
             params.append(kind)
         sql = "SELECT * FROM notes"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cur = self.db.execute(sql + " ORDER BY time_ms, id", params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return _dicts(self.db.execute(sql + " ORDER BY time_ms, id", params))
 
     def note(self, note_id):
         """One note as a dict, or None."""
