@@ -36,6 +36,8 @@ def cmd_simulate(args):
     from .timefmt import format_ms, parse_time
 
     start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
+    if args.raw and args.devices != 1:
+        raise JerklogError("--devices plays generated scenarios; --raw replays one recording")
     progress = Progress("simulate")
     with tempfile.TemporaryDirectory(prefix="jerklog-sim-") as tmp:
         boards = []  # (region, stream path, device id)
