@@ -196,7 +196,6 @@ class Detector:
         self._tremor_on = False
         self._tremor_start = 0
         self._tremor_level2 = 0
-        self._pending_tremor = False
         # the open candidate
         self._t_first = self._t_last = self._t_peak = 0
         self._peak2 = self._peak_r2 = 0

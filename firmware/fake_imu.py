@@ -184,6 +184,11 @@ class _FakeST(_Chip):
     DEFAULT_ADDR = 0x6A  # SA0 low; 0x6B with SA0 high
     WHO_AM_I_REG = 0x0F
 
+    @property
+    def fifo_mode(self):
+        """FIFO_MODE bits of FIFO_CTRL (0Ah on both parts)."""
+        return {0: "bypass", 1: "fifo", 6: "continuous"}.get(self.regs[0x0A] & 7, "other")
+
     def reset(self):
         _Chip.reset(self)
         self.regs[0x12] = 0x04  # CTRL3_C: IF_INC = 1 (datasheet default)
@@ -246,10 +251,6 @@ class FakeLSM6DSOX(_FakeST):
         _FakeST.reset(self)
         self._ovr_latched = 0
         self._tag_cnt = 0
-
-    @property
-    def fifo_mode(self):
-        return {0: "bypass", 1: "fifo", 6: "continuous"}.get(self.regs[0x0A] & 7, "other")
 
     @property
     def fifo_words(self):
@@ -354,10 +355,6 @@ class FakeLSM6DS3TRC(_FakeST):
         self._pat = 0
         self._patlen = 6
         self._ovr = 0
-
-    @property
-    def fifo_mode(self):
-        return {0: "bypass", 1: "fifo", 6: "continuous"}.get(self.regs[0x0A] & 7, "other")
 
     @property
     def fifo_words(self):
