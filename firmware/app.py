@@ -75,10 +75,7 @@ class Recorder:
             t = times[i]
             j = 6 * i
             if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]):
-                w.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
-                        det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
-                        det.ev_confidence, det.ev_activity_mg)
-                self._keep()
+                self._send_event()
             self.uptime_ms = t
             if self.raw_on:
                 self._raw_add(t, s, j)
@@ -87,6 +84,19 @@ class Recorder:
                 self.heartbeat()
             i += 1
         return n
+
+    def _send_event(self):
+        det = self.detector
+        self.writer.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
+                          det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
+                          det.ev_confidence, det.ev_activity_mg)
+        self._keep()
+
+    def finish(self):
+        """The recording ends: send the events the detector still holds (a jerk waiting for
+        its look-ahead)."""
+        while self.detector.flush():
+            self._send_event()
 
     def _raw_add(self, t, s, j):
         """Add sample s[j:j+6] to the raw frame being filled; send it when full."""

@@ -53,10 +53,11 @@ SETTINGS = {
     "active_factor_x10": (30, 10, 80,
                           "while moving, a jerk must exceed the rank-th largest recent peak "
                           "by this factor, x10"),
-    "series_factor_x10": (15, 10, 80,
-                          "at rest, a jerk must exceed the rank-th largest recent peak (e.g. "
-                          "the jerk before it) by this factor, x10"),
-    "active_rank": (3, 1, 10, "which recent peak a jerk is compared with while moving"),
+    "rest_rank_factor_x10": (30, 10, 80,
+                             "at rest, a jerk must exceed the rest_rank-th largest recent peak "
+                             "by this factor (earlier jerks of a series excepted), x10"),
+    "rest_rank": (2, 1, 10, "which recent peak a jerk is compared with at rest"),
+    "active_rank": (1, 1, 10, "which recent peak a jerk is compared with while moving"),
     "min_duration_ms": (20, 0, 200, "shortest event reported, ms"),
     "active_min_duration_ms": (20, 0, 200,
                                "shortest event reported while moving (taps are shorter), ms"),
@@ -64,6 +65,12 @@ SETTINGS = {
                         "longest event reported, ms; longer is voluntary movement"),
     "hold_ms": (40, 10, 200, "quiet time that closes an event, ms"),
     "refractory_ms": (60, 0, 1000, "dead time after an event closes, ms"),
+    "confirm_ms": (750, 0, 2000,
+                   "look-ahead after an event: if the movement goes on, it was not a jerk "
+                   "(0: off), ms"),
+    "continue_pct": (30, 1, 100,
+                     "an event is dropped when, during confirm_ms, |d| stays above a quarter of "
+                     "its peak for more than this share of the time, %"),
     "baseline_ms": (500, 100, 5000, "gravity/posture tracking time constant, ms"),
     "history_ms": (3000, 1000, 10000, "context window before a candidate, ms"),
     "rest_mg": (40, 5, 500, "median recent 100 ms peak below which the wearer is at rest, mg"),
@@ -83,6 +90,27 @@ LEVEL2_MAX = const(16000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
 TREMOR_PIECE_MS = const(60000)
 REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
 REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it  # a long tremor episode is reported in pieces of this length
+
+CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk ends
+# Fields of a jerk waiting for its look-ahead (two slots: a jerk of a series may be accepted
+# while the one before it still waits).
+P_T = const(0)          # peak time, ms
+P_DUR = const(1)        # ms
+P_PEAK = const(2)       # mg
+P_DDPS = const(3)       # 0.1 deg/s
+P_KIND = const(4)
+P_AXIS = const(5)
+P_CTX = const(6)
+P_POSTURE = const(7)
+P_CONF = const(8)       # 0..255
+P_ACT = const(9)        # background, mg
+P_LEVEL2 = const(10)    # a quarter of the peak, squared, mg^2
+P_FROM = const(11)      # look-ahead start and end, ms
+P_UNTIL = const(12)
+P_N = const(13)         # samples looked at, and those above P_LEVEL2
+P_K = const(14)
+P_FIELDS = const(15)
+MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
 OPEN = const(1)
@@ -162,11 +190,16 @@ class Detector:
         self._max_dur = s["max_duration_ms"]
         self._hold = s["hold_ms"]
         self._refractory = s["refractory_ms"]
+        self._confirm = s["confirm_ms"]
+        self._continue = s["continue_pct"]
+        # Too short a look-ahead (the next jerk came first) is no evidence of movement.
+        self._confirm_min_n = s["confirm_ms"] * rate_hz // 4000
         self._up_axis = s["up_axis"]
         self._settle_ms = s["baseline_ms"] * 3  # no events until the baseline has settled
         self._nbins = s["history_ms"] // BIN_MS
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
+        self._p = array("i", [0] * (2 * P_FIELDS))
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
@@ -208,9 +241,18 @@ class Detector:
         self._jerk_bin = 0  # the bin in progress when the last jerk was accepted
         self._series_t = -100000  # last jerk accepted at rest, and the largest such peak
         self._series_peak2 = 0
+        self._rest_top2 = self._act_top2 = 0
+        # the accepted jerk waiting for its look-ahead (see _decide), and the ready slots
+        self._npend = 0         # jerks waiting (0..2); the oldest is in slot _p_old
+        self._p_old = 0
+        self._ev_ready = False
+        self._tr_ready = False
+        self._tr_t = self._tr_dur = self._tr_peak = self._tr_posture = 0
+        self._tr_conf = self._tr_act = 0
         self.samples = 0
         self.events = 0
         self.candidates = 0
+        self.dropped = 0        # accepted, then dropped because the movement went on
         self.ev_t_ms = 0
         self.ev_duration_ms = 0
         self.ev_peak_mg = 0
@@ -251,9 +293,10 @@ class Detector:
             dz = -ACC_CLAMP
         m2 = dx * dx + dy * dy + dz * dz
 
-        ready = False
+        if self._npend:  # look-ahead of accepted jerks: does the movement go on?
+            self._look(t_ms, m2)
         if t_ms >= self._bin_end:
-            ready = self._close_bin(t_ms)
+            self._close_bin(t_ms)
         if m2 > self._bin_max:
             self._bin_max = m2
         # Humps: rises of |d| through half the typical bin peak (for the tremor band).
@@ -287,10 +330,11 @@ class Detector:
             if m2 >= self._low2:
                 self._t_last = t_ms
             elif t_ms - self._t_last >= self._hold:
-                return self._close(t_ms) or ready
+                self._close(t_ms)
+                return self._emit()
             if t_ms - self._t_first > self._max_dur:
                 self._state = MOVING  # too long for a jerk: voluntary movement
-            return ready
+            return self._emit()
 
         # IDLE or MOVING: follow gravity and gyro bias; feed the history.
         self._bx += ax - (self._bx >> kb)
@@ -307,11 +351,11 @@ class Detector:
                     self._quiet_until = t_ms + self._refractory
             else:
                 self._t_last = t_ms
-            return ready
+            return self._emit()
 
         if m2 >= self._trig2 and t_ms >= self._quiet_until:
             self._open(t_ms, dx, dy, dz, m2)
-        return ready
+        return self._emit()
 
     def _start(self, t_ms, ax, ay, az, gx, gy, gz):
         kb = self._kb
@@ -347,7 +391,7 @@ class Detector:
     def _close_bin(self, t_ms):
         """Push the finished bin into the history and update the slow context measures.
 
-        Returns True if a tremor episode piece became ready in ev_*.
+        A tremor episode piece that ends goes to the tremor slot (see _emit).
         """
         while self._bin_end <= t_ms:
             self._bin_end += BIN_MS
@@ -379,7 +423,7 @@ class Detector:
         self._tremor_frac += ((1024 if tremorish else 0) - self._tremor_frac) >> 4
         self._bin_max = 0
         self._bin_rises = 0
-        return self._tremor_step(t_ms)
+        self._tremor_step(t_ms)
 
     def _tremor_step(self, t_ms):
         if not self._tremor_on:
@@ -389,37 +433,29 @@ class Detector:
                 if self._tremor_start < self._t0:
                     self._tremor_start = self._t0
                 self._tremor_level2 = 0
-            return False
+            return
         if self._typical2 > self._tremor_level2:
             self._tremor_level2 = self._typical2
         length = t_ms - self._tremor_start
         if self._tremor_frac < 500:
             self._tremor_on = False
-            return self._emit_tremor(length - 16 * BIN_MS, False)
-        if length >= TREMOR_PIECE_MS:
-            return self._emit_tremor(length, True)
-        return False
+            self._emit_tremor(length - 16 * BIN_MS, False)
+        elif length >= TREMOR_PIECE_MS:
+            self._emit_tremor(length, True)
 
     def _emit_tremor(self, length, go_on):
         start = self._tremor_start
         if go_on:
             self._tremor_start = start + length
         if length < self.settings["tremor_min_ms"] and not go_on:
-            return False
-        if self._state == OPEN:
-            return False  # a jerk is being judged; tremor pieces are rarely this unlucky
-        self.events += 1
-        self.ev_t_ms = start
-        self.ev_duration_ms = length if length < 65535 else 65535
-        self.ev_peak_mg = isqrt(self._tremor_level2)
-        self.ev_peak_ddps = 0
-        self.ev_kind = pc.KIND_TREMOR
-        self.ev_axis = 0
-        self.ev_context = pc.CONTEXT_ACTIVE
-        self.ev_posture = self._posture()
-        self.ev_confidence = self._tremor_frac >> 2
-        self.ev_activity_mg = isqrt(self._typical2)
-        return True
+            return
+        self._tr_t = start
+        self._tr_dur = length if length < 65535 else 65535
+        self._tr_peak = isqrt(self._tremor_level2)
+        self._tr_posture = self._posture()
+        self._tr_conf = self._tremor_frac >> 2
+        self._tr_act = isqrt(self._typical2)
+        self._tr_ready = True
 
     # -- per candidate ------------------------------------------------------------------
     def _history(self, skip):
@@ -431,7 +467,7 @@ class Detector:
         if n > self._nbins - skip:
             n = self._nbins - skip
         if n <= 0:
-            self._median2 = self._top2 = 0
+            self._median2 = self._top2 = self._rest_top2 = self._act_top2 = 0
             return
         ring = self._ring
         out = self._scratch
@@ -449,13 +485,15 @@ class Detector:
             out[j] = v
             pos -= 1
             i += 1
-        rank = self.settings["active_rank"]
-        if rank > n:
-            rank = n
         self._median2 = out[n >> 1]
-        self._top2 = out[rank - 1]
+        self._top2 = out[(MOVING_RANK if MOVING_RANK < n else n) - 1]
+        rank = self.settings["rest_rank"]
+        self._rest_top2 = out[(rank if rank < n else n) - 1]
+        rank = self.settings["active_rank"]
+        self._act_top2 = out[(rank if rank < n else n) - 1]
 
     def _close(self, t_ms):
+        """Judge the candidate that just ended; an accepted one waits for its look-ahead."""
         self._state = IDLE
         self._quiet_until = t_ms + self._refractory
         duration = self._t_last - self._t_first + self._period_ms
@@ -464,31 +502,30 @@ class Detector:
         touched = self._bins - self._open_bins
         self._history(touched + 1)
         median2 = self._median2
-        top2 = self._top2
         # It must stand out from the background (median) and from the biggest things the
-        # wearer was just doing (the rank-th largest recent bin: steps, taps, bumps, or the
-        # jerks before it in a series). Between quiet bins a series may stand close to its
-        # predecessors; while the wearer moves it must be well out of proportion.
+        # wearer was just doing (the largest recent bins: steps, taps, bumps, or the jerks
+        # before it in a series). At rest one earlier movement may come close (the rest_rank
+        # -th largest is the bar); while the wearer moves, nothing in the history may.
         if self._t_peak - self._series_t > self.settings["history_ms"]:
             self._series_peak2 = 0  # no accepted jerk left in the history
-        series = median2 < self._rest2 and top2 <= self._series_peak2
-        if median2 >= self._rest2 or (top2 >= self._min_peak2 and not series):
+        series = median2 < self._rest2 and self._rest_top2 <= self._series_peak2
+        if median2 >= self._rest2 or (self._top2 >= self._min_peak2 and not series):
             context = pc.CONTEXT_ACTIVE
-            top_factor = self.settings["active_factor_x10"]
+            top_ref2 = _scaled(self._act_top2, self.settings["active_factor_x10"])
             min_duration = self.settings["active_min_duration_ms"]
         else:
             context = pc.CONTEXT_REST
-            top_factor = self.settings["series_factor_x10"]
+            # Within a series at rest, the big recent bins are the series' own jerks.
+            top_ref2 = 0 if series else _scaled(self._rest_top2,
+                                                self.settings["rest_rank_factor_x10"])
             min_duration = self._min_dur
         ref2 = _scaled(median2, self.settings["rest_factor_x10"])
-        # Within a series at rest, the big recent bins are the series' own jerks.
-        top_ref2 = 0 if series else _scaled(top2, top_factor)
         if top_ref2 > ref2:
             ref2 = top_ref2
         if ref2 < self._min_peak2:
             ref2 = self._min_peak2
         if peak2 < ref2 or duration < min_duration:
-            return False  # part of the movement; it stays in the history
+            return  # part of the movement; it stays in the history
         if context == pc.CONTEXT_REST and (series or peak2 >= 4 * ref2):
             # What this jerk puts in the history is a series, not the wearer moving: a series
             # starts with a clear jerk (twice the acceptance level), so that a run of small
@@ -504,25 +541,108 @@ class Detector:
         if context == pc.CONTEXT_REST and self._rest_frac >= REST_ASLEEP and \
                 self._t_peak - self._t0 >= self.settings["sleep_ms"]:
             context = pc.CONTEXT_ASLEEP
-        self.events += 1
-        self.ev_t_ms = self._t_peak
-        self.ev_duration_ms = duration
+        if self._npend == 2:
+            self._decide(self._p_old)  # rare: judge the oldest on what it has seen so far
+        slot = self._p_old if self._npend == 0 else P_FIELDS - self._p_old
+        if self._npend == 0:
+            self._p_old = slot
+        self._npend += 1
+        p = self._p
         peak = isqrt(peak2)
-        self.ev_peak_mg = peak
-        self.ev_peak_ddps = isqrt(self._peak_r2)
-        self.ev_kind = self._kind(peak)
-        self.ev_axis = self._dominant_axis()
-        self.ev_activity_mg = isqrt(median2)
-        self.ev_posture = self._posture()
-        self.ev_context = context
+        p[slot + P_T] = self._t_peak
+        p[slot + P_DUR] = duration
+        p[slot + P_PEAK] = peak
+        p[slot + P_DDPS] = isqrt(self._peak_r2)
+        p[slot + P_KIND] = self._kind(peak)
+        p[slot + P_AXIS] = self._dominant_axis()
+        p[slot + P_CTX] = context
+        p[slot + P_POSTURE] = self._posture()
         # Confidence: 0 at the acceptance level, towards 1 far above it; lower when moving.
         conf = 255 - (255 * (ref2 // 64)) // (peak2 // 64 + 1)
         if conf < 0:
             conf = 0
         if context == pc.CONTEXT_ACTIVE:
             conf = (conf * 3) >> 2
-        self.ev_confidence = conf
+        p[slot + P_CONF] = conf
+        p[slot + P_ACT] = isqrt(median2)
+        p[slot + P_LEVEL2] = peak2 >> 4
+        p[slot + P_FROM] = t_ms + CONFIRM_SKIP_MS  # past the jerk's own rebound
+        p[slot + P_UNTIL] = t_ms + CONFIRM_SKIP_MS + self._confirm
+        p[slot + P_N] = 0
+        p[slot + P_K] = 0
+        if self._confirm == 0:
+            self._decide(slot)
+
+    def _look(self, t_ms, m2):
+        """One sample of look-ahead for each waiting jerk; judge those whose time is up."""
+        p = self._p
+        slot = 0
+        while slot < 2 * P_FIELDS:
+            if p[slot + P_UNTIL] and t_ms >= p[slot + P_FROM]:
+                p[slot + P_N] += 1
+                if m2 > p[slot + P_LEVEL2]:
+                    p[slot + P_K] += 1
+                if t_ms >= p[slot + P_UNTIL]:
+                    self._decide(slot)
+            slot += P_FIELDS
+
+    def _decide(self, slot):
+        """End of a look-ahead: an isolated jerk becomes the next event (ev_*); one that the
+        movement carried on from (scratching, a stride, a burst of strokes) is dropped."""
+        p = self._p
+        p[slot + P_UNTIL] = 0  # the slot is free
+        self._npend -= 1
+        if self._npend:
+            self._p_old = P_FIELDS - slot
+        n = p[slot + P_N]
+        if n >= self._confirm_min_n and p[slot + P_K] * 100 > self._continue * n:
+            self.dropped += 1
+            if self._series_t == p[slot + P_T]:  # it opened no series after all
+                self._series_t = -100000
+                self._series_peak2 = 0
+            return
+        self.events += 1
+        self.ev_t_ms = p[slot + P_T]
+        self.ev_duration_ms = p[slot + P_DUR]
+        self.ev_peak_mg = p[slot + P_PEAK]
+        self.ev_peak_ddps = p[slot + P_DDPS]
+        self.ev_kind = p[slot + P_KIND]
+        self.ev_axis = p[slot + P_AXIS]
+        self.ev_context = p[slot + P_CTX]
+        self.ev_posture = p[slot + P_POSTURE]
+        self.ev_confidence = p[slot + P_CONF]
+        self.ev_activity_mg = p[slot + P_ACT]
+        self._ev_ready = True
+
+    def flush(self):
+        """End of the recording: judge the waiting jerks on the look-ahead they had and hand
+        out what is ready. Returns True while an event is ready in ev_*; call until False."""
+        while not self._emit():
+            if not self._npend:
+                return False
+            self._decide(self._p_old)
         return True
+
+    def _emit(self):
+        """At most one event per call: a confirmed jerk first, then a tremor piece."""
+        if self._ev_ready:
+            self._ev_ready = False
+            return True
+        if self._tr_ready:
+            self._tr_ready = False
+            self.events += 1
+            self.ev_t_ms = self._tr_t
+            self.ev_duration_ms = self._tr_dur
+            self.ev_peak_mg = self._tr_peak
+            self.ev_peak_ddps = 0
+            self.ev_kind = pc.KIND_TREMOR
+            self.ev_axis = 0
+            self.ev_context = pc.CONTEXT_ACTIVE
+            self.ev_posture = self._tr_posture
+            self.ev_confidence = self._tr_conf
+            self.ev_activity_mg = self._tr_act
+            return True
+        return False
 
     def _set_trigger(self):
         trig2 = _scaled(self._typical2, self._trigger)

@@ -110,6 +110,7 @@ def main_sim(argv):
             ahead = rec.uptime_ms // speed - time.ticks_diff(time.ticks_ms(), start)
             if ahead > 0:
                 time.sleep_ms(ahead)
+    rec.finish()
     rec.heartbeat()
     rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
     if log is not None:

@@ -15,22 +15,34 @@ def run_detector(det, t_ms, values, has_gyro):
     update = det.update
     for t, v in zip(t_ms, values):
         if update(t, v[0], v[1], v[2], v[3], v[4], v[5]):
-            wire = from_detector(det)
-            row = from_wire(wire, has_gyro)
-            row["t_ms"] = wire["t_ms"]
-            yield row
+            yield _row(det, has_gyro)
+
+
+def flush_detector(det, has_gyro):
+    """End of the recording: yield the events the detector still holds (see Detector.flush)."""
+    while det.flush():
+        yield _row(det, has_gyro)
+
+
+def _row(det, has_gyro):
+    wire = from_detector(det)
+    row = from_wire(wire, has_gyro)
+    row["t_ms"] = wire["t_ms"]
+    return row
 
 
 def detect_samples(raw, settings=None):
     """Events of an in-memory RawSamples recording (see rawfile), as run_detector yields."""
     det = detector.Detector(raw.rate_hz, settings)
-    return list(run_detector(det, raw.t_ms().tolist(), raw.values().tolist(),
-                             raw.gyro_ddps is not None))
+    has_gyro = raw.gyro_ddps is not None
+    events = list(run_detector(det, raw.t_ms().tolist(), raw.values().tolist(), has_gyro))
+    return events + list(flush_detector(det, has_gyro))
 
 
 def analyze_file(raw_path, settings=None, progress=None):
     """Yield (header info, event) for a raw CSV: events as dicts with t (s, input clock)."""
     det = None
+    has_gyro = False
     for reader, chunk in iter_rows(raw_path):
         if det is None:
             try:
@@ -38,12 +50,17 @@ def analyze_file(raw_path, settings=None, progress=None):
             except ValueError as e:
                 raise JerklogError("%s: %s" % (raw_path, e))
             t0 = reader.t0_us
+            has_gyro = reader.has_gyro
         t_ms = ((chunk[:, 0] - t0 + 500) // 1000).tolist()  # rawcsv.to_ms, vectorised
         for row in run_detector(det, t_ms, chunk[:, 1:].tolist(), reader.has_gyro):
             row["t"] = seconds_text(t0 + 1000 * row.pop("t_ms"))
             yield row
         if progress:
             progress(det.samples, reader.rate_hz)
+    if det is not None:
+        for row in flush_detector(det, has_gyro):
+            row["t"] = seconds_text(t0 + 1000 * row.pop("t_ms"))
+            yield row
 
 
 def seconds_text(t_us):
