@@ -19,9 +19,13 @@ How it decides (see docs/detector.md for the reasoning and the benchmark):
     Longer than max_duration_ms is voluntary movement and is dropped.
   * At close the candidate is judged against the history before it: if the median bin was
     quiet (rest, sleep), it must stand rest_factor above that median; if the wearer was
-    moving, it must stand active_factor above the rank-th largest recent bin, i.e. above the
+    moving, it must stand active_factor above the largest recent bin, i.e. above the
     steps, taps and bumps the wearer was already making. Sudden and out of proportion to
     what the wearer is doing: that is a jerk.
+  * A jerk is also isolated: an accepted one waits for a look-ahead (confirm_ms) and is
+    dropped if the movement goes on after it (scratching, strides, a burst of taps). Events
+    therefore come out ~0.8 s after their peak; flush() hands out the waiting ones at the
+    end of a recording.
   * Tremor (a sustained 4-12 Hz oscillation) is recognised from bins that are uniformly
     busy with a hump rate in the tremor band, and reported as tremor episodes, not jerks.
 Magnitudes are compared squared (no square roots per sample); every product stays below 2**30
@@ -86,11 +90,15 @@ SETTINGS = {
 BIN_MS = const(100)           # context history resolution
 ACC_CLAMP = const(16000)      # mg; keeps 3 * d^2 < 2**30
 GYRO_CLAMP = const(18000)     # 0.1 deg/s
-LEVEL2_MAX = const(16000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
-TREMOR_PIECE_MS = const(60000)
+LEVEL2_MAX = const(10000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
+OUT_OF_REACH = const(0x3FFFFFFF)  # mg^2, above any peak (3 * ACC_CLAMP^2)
+TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of this length
 REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
-REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it  # a long tremor episode is reported in pieces of this length
+REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it
 
+FOLLOW_K = const(4)           # in the look-ahead, a movement half the jerk's size (4 x a quarter
+#                               squared) that is no jerk itself: the wearer is moving
+REBOUND_MS = const(300)       # a jerk under a third of one this shortly before is its rebound
 CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk ends
 # Fields of a jerk waiting for its look-ahead (two slots: a jerk of a series may be accepted
 # while the one before it still waits).
@@ -109,7 +117,8 @@ P_FROM = const(11)      # look-ahead start and end, ms
 P_UNTIL = const(12)
 P_N = const(13)         # samples looked at, and those above P_LEVEL2
 P_K = const(14)
-P_FIELDS = const(15)
+P_MAX = const(15)       # largest |d|^2 in the look-ahead, mg^2 (-1: a jerk followed)
+P_FIELDS = const(16)
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
@@ -163,9 +172,10 @@ def isqrt(n):
 
 
 def _scaled(level2, factor_x10):
-    """level2 * (factor_x10 / 10)^2 without leaving small ints."""
+    """level2 * (factor_x10 / 10)^2 without leaving small ints; beyond what can be computed
+    (a background above ~3.2 g) nothing can stand out, so the level is out of reach."""
     if level2 > LEVEL2_MAX:
-        level2 = LEVEL2_MAX
+        return OUT_OF_REACH
     return (level2 // 100) * (factor_x10 * factor_x10)
 
 
@@ -242,6 +252,8 @@ class Detector:
         self._series_t = -100000  # last jerk accepted at rest, and the largest such peak
         self._series_peak2 = 0
         self._rest_top2 = self._act_top2 = 0
+        self._last_t = -100000  # the last jerk accepted: peak time (ms) and peak (mg)
+        self._last_peak = 0
         # the accepted jerk waiting for its look-ahead (see _decide), and the ready slots
         self._npend = 0         # jerks waiting (0..2); the oldest is in slot _p_old
         self._p_old = 0
@@ -408,7 +420,7 @@ class Detector:
             self._set_trigger()
         self._hump2 = (typical >> 2) + 1
         self._rise_rate += ((self._bin_rises << 4) - self._rise_rate) >> 3
-        quiet = typical < self._rest2
+        quiet = m < self._rest2  # this bin, not the typical level: taps in pauses are no sleep
         if quiet:
             self._rest_frac += (REST_ONE - self._rest_frac) >> self._ks
         else:
@@ -509,6 +521,12 @@ class Detector:
         if self._t_peak - self._series_t > self.settings["history_ms"]:
             self._series_peak2 = 0  # no accepted jerk left in the history
         series = median2 < self._rest2 and self._rest_top2 <= self._series_peak2
+        # Asleep (quiet for most of sleep_ms, and the typical level, which accepted jerks do
+        # not raise, still quiet) nobody types or scratches: what stands out of the quiet is
+        # a jerk, and jerks after it are a series, however alike in size.
+        asleep = median2 < self._rest2 and self._typical_open < self._rest2 and \
+            self._rest_frac >= REST_ASLEEP and \
+            self._t_peak - self._t0 >= self.settings["sleep_ms"]
         if median2 >= self._rest2 or (self._top2 >= self._min_peak2 and not series):
             context = pc.CONTEXT_ACTIVE
             top_ref2 = _scaled(self._act_top2, self.settings["active_factor_x10"])
@@ -518,7 +536,8 @@ class Detector:
             # Within a series at rest, the big recent bins are the series' own jerks.
             top_ref2 = 0 if series else _scaled(self._rest_top2,
                                                 self.settings["rest_rank_factor_x10"])
-            min_duration = self._min_dur
+            # Asleep, a short jerk is no key tap: half the shortest duration will do.
+            min_duration = self._min_dur >> 1 if asleep else self._min_dur
         ref2 = _scaled(median2, self.settings["rest_factor_x10"])
         if top_ref2 > ref2:
             ref2 = top_ref2
@@ -526,7 +545,12 @@ class Detector:
             ref2 = self._min_peak2
         if peak2 < ref2 or duration < min_duration:
             return  # part of the movement; it stays in the history
-        if context == pc.CONTEXT_REST and (series or peak2 >= 4 * ref2):
+        peak = isqrt(peak2)
+        if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
+            return  # the rebound of the jerk just before it (a big jerk swings back)
+        self._last_t = self._t_peak
+        self._last_peak = peak
+        if context == pc.CONTEXT_REST and (series or asleep or peak2 >= 4 * ref2):
             # What this jerk puts in the history is a series, not the wearer moving: a series
             # starts with a clear jerk (twice the acceptance level), so that a run of small
             # taps just over the bar cannot pass each other through.
@@ -538,17 +562,17 @@ class Detector:
         self._typical2 = self._typical_open
         self._jerk_bin = self._bins + 1
         self._set_trigger()
-        if context == pc.CONTEXT_REST and self._rest_frac >= REST_ASLEEP and \
-                self._t_peak - self._t0 >= self.settings["sleep_ms"]:
+        if context == pc.CONTEXT_REST and asleep:
             context = pc.CONTEXT_ASLEEP
         if self._npend == 2:
             self._decide(self._p_old)  # rare: judge the oldest on what it has seen so far
+        if self._npend == 1:
+            self._p[self._p_old + P_MAX] = -1  # what follows it is a jerk: a series
         slot = self._p_old if self._npend == 0 else P_FIELDS - self._p_old
         if self._npend == 0:
             self._p_old = slot
         self._npend += 1
         p = self._p
-        peak = isqrt(peak2)
         p[slot + P_T] = self._t_peak
         p[slot + P_DUR] = duration
         p[slot + P_PEAK] = peak
@@ -558,7 +582,7 @@ class Detector:
         p[slot + P_CTX] = context
         p[slot + P_POSTURE] = self._posture()
         # Confidence: 0 at the acceptance level, towards 1 far above it; lower when moving.
-        conf = 255 - (255 * (ref2 // 64)) // (peak2 // 64 + 1)
+        conf = 255 - ref2 // ((peak2 >> 8) + 1)  # (ref/peak)^2 in 1/256ths, small ints
         if conf < 0:
             conf = 0
         if context == pc.CONTEXT_ACTIVE:
@@ -570,20 +594,27 @@ class Detector:
         p[slot + P_UNTIL] = t_ms + CONFIRM_SKIP_MS + self._confirm
         p[slot + P_N] = 0
         p[slot + P_K] = 0
+        p[slot + P_MAX] = 0
         if self._confirm == 0:
             self._decide(slot)
 
     def _look(self, t_ms, m2):
-        """One sample of look-ahead for each waiting jerk; judge those whose time is up."""
+        """One sample of look-ahead for each waiting jerk; judge those whose time is up (once
+        a candidate that is still open has been judged: it may be the next jerk of a
+        series)."""
         p = self._p
         slot = 0
         while slot < 2 * P_FIELDS:
-            if p[slot + P_UNTIL] and t_ms >= p[slot + P_FROM]:
-                p[slot + P_N] += 1
-                if m2 > p[slot + P_LEVEL2]:
-                    p[slot + P_K] += 1
+            if p[slot + P_UNTIL]:
                 if t_ms >= p[slot + P_UNTIL]:
-                    self._decide(slot)
+                    if self._state != OPEN:
+                        self._decide(slot)
+                elif t_ms >= p[slot + P_FROM]:
+                    p[slot + P_N] += 1
+                    if m2 > p[slot + P_LEVEL2]:
+                        p[slot + P_K] += 1
+                        if m2 > p[slot + P_MAX] >= 0:
+                            p[slot + P_MAX] = m2
             slot += P_FIELDS
 
     def _decide(self, slot):
@@ -595,7 +626,9 @@ class Detector:
         if self._npend:
             self._p_old = P_FIELDS - slot
         n = p[slot + P_N]
-        if n >= self._confirm_min_n and p[slot + P_K] * 100 > self._continue * n:
+        if n >= self._confirm_min_n and (p[slot + P_K] * 100 > self._continue * n or
+                                         (p[slot + P_MAX] >= FOLLOW_K * p[slot + P_LEVEL2]
+                                          and p[slot + P_CTX] != pc.CONTEXT_ASLEEP)):
             self.dropped += 1
             if self._series_t == p[slot + P_T]:  # it opened no series after all
                 self._series_t = -100000

@@ -49,12 +49,79 @@ def test_a_slow_posture_change_is_not_a_jerk():
     assert detect_samples(raw) == []
 
 
+def _updates_until_event(raw):
+    """(time of the sample at which each event came out, its peak time), ms."""
+    det = detector.Detector(raw.rate_hz)
+    out = []
+    for t, v in zip(raw.t_ms().tolist(), raw.values().tolist()):
+        if det.update(t, *v):
+            out.append((t, det.ev_t_ms))
+    return out, det
+
+
+def test_a_jerk_comes_out_after_its_look_ahead_and_flush_hands_out_the_last():
+    raw = synthetic_recording(20, 200, (10.0, 19.8), jerk_g=0.5)
+    out, det = _updates_until_event(raw)
+    ((t_out, t_peak),) = out  # the jerk at 19.8 s is still waiting when the samples end
+    assert t_peak == pytest.approx(10000, abs=6)
+    confirm = detector.SETTINGS["confirm_ms"][0]
+    assert t_peak + confirm <= t_out <= t_peak + confirm + 200
+    assert det.flush() and det.ev_t_ms == pytest.approx(19800, abs=6)
+    assert not det.flush()
+    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx([10000, 19800], abs=6)
+
+
+def _with_oscillation(raw, start_s, seconds, hz, g):
+    import numpy as np
+    t = raw.t_us / 1e6
+    on = (t >= start_s) & (t < start_s + seconds)
+    raw.acc_mg[on, 2] += np.round(1000 * g * np.sin(2 * np.pi * hz * (t[on] - start_s))).astype(int)
+    return raw
+
+
+def test_a_jerk_the_movement_carries_on_from_is_dropped():
+    # Scratching: a first stroke as sharp as a jerk, then 5 Hz strokes for 3 s.
+    lone = synthetic_recording(30, 200, (10.0,), jerk_g=0.5)
+    assert len(detect_samples(lone)) == 1
+    carried = _with_oscillation(synthetic_recording(30, 200, (10.0,), jerk_g=0.5),
+                                10.1, 3.0, 5.0, 0.4)
+    assert [e for e in detect_samples(carried) if e["kind"] != "tremor"] == []
+    # Dropping is the look-ahead's doing: without it the first stroke is an event.
+    assert len(detect_samples(carried, {"confirm_ms": 0})) == 1
+
+
+def test_the_jerks_of_a_series_are_all_kept():
+    raw = synthetic_recording(30, 200, (10.0, 10.4, 10.8, 11.2), jerk_g=0.5)
+    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx(
+        [10000, 10400, 10800, 11200], abs=6)
+
+
+def test_a_rebound_is_part_of_its_jerk():
+    import numpy as np
+    raw = synthetic_recording(30, 200, (10.0,), jerk_g=1.5)
+    t = raw.t_us / 1e6
+    raw.acc_mg[:, 2] -= np.round(400 * np.exp(-0.5 * ((t - 10.2) / 0.012) ** 2)).astype(int)
+    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx([10000], abs=6)
+
+
+def test_nothing_stands_out_of_violent_shaking():
+    # 6 g at 3 Hz (a shaken sensor) with 14 g spikes: no background to judge them against.
+    raw = _with_oscillation(synthetic_recording(30, 200, (15.0, 20.0), jerk_g=14.0),
+                            5.0, 20.0, 3.0, 6.0)
+    assert [e for e in detect_samples(raw) if e["kind"] != "tremor"] == []
+
+
 def test_settings_are_validated_with_clear_messages():
     assert detector.validate({"min_peak_mg": 150})["min_peak_mg"] == 150
     with pytest.raises(ValueError, match="min_peak_mg=5 is outside 30..2000"):
         detector.validate({"min_peak_mg": 5})
     with pytest.raises(ValueError, match="unknown detector setting 'min_peak'"):
         detector.validate({"min_peak": 100})
+    with pytest.raises(ValueError, match="unknown detector setting 'series_factor_x10'.*"
+                                         "rest_rank_factor_x10"):
+        detector.validate({"series_factor_x10": 15})  # renamed: the rank is now a setting
+    with pytest.raises(ValueError, match="confirm_ms=5000 is outside 0..2000"):
+        detector.validate({"confirm_ms": 5000})
     with pytest.raises(ValueError, match="whole number"):
         detector.validate({"hold_ms": 40.5})
     with pytest.raises(ValueError, match="below max_duration_ms"):
@@ -64,6 +131,8 @@ def test_settings_are_validated_with_clear_messages():
 MP_DETECT = """
 import sys, json, detector
 from array import array
+FIELDS = ('t_ms', 'duration_ms', 'peak_mg', 'peak_ddps', 'kind', 'axis', 'context', 'posture',
+          'confidence', 'activity_mg')
 f = open(sys.argv[1])
 rate = int(f.readline())
 settings = f.readline().strip()
@@ -75,9 +144,9 @@ while True:
         break
     v = [int(x) for x in line.split(',')]
     if det.update(v[0], v[1], v[2], v[3], v[4], v[5], v[6]):
-        out.append([getattr(det, 'ev_' + k) for k in ('t_ms', 'duration_ms', 'peak_mg',
-                    'peak_ddps', 'kind', 'axis', 'context', 'posture', 'confidence',
-                    'activity_mg')])
+        out.append([getattr(det, 'ev_' + k) for k in FIELDS])
+while det.flush():
+    out.append([getattr(det, 'ev_' + k) for k in FIELDS])
 print(json.dumps(out))
 """
 
@@ -97,14 +166,18 @@ def micropython_events(raw, settings=None):
         os.unlink(f.name)
 
 
+FIELDS = ("t_ms", "duration_ms", "peak_mg", "peak_ddps", "kind", "axis", "context", "posture",
+          "confidence", "activity_mg")
+
+
 def cpython_events(raw, settings=None):
     det = detector.Detector(raw.rate_hz, settings)
     out = []
     for t, v in zip(raw.t_ms().tolist(), raw.values().tolist()):
         if det.update(t, *v):
-            out.append([getattr(det, "ev_" + k) for k in
-                        ("t_ms", "duration_ms", "peak_mg", "peak_ddps", "kind", "axis",
-                         "context", "posture", "confidence", "activity_mg")])
+            out.append([getattr(det, "ev_" + k) for k in FIELDS])
+    while det.flush():
+        out.append([getattr(det, "ev_" + k) for k in FIELDS])
     return out
 
 

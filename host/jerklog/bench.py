@@ -222,6 +222,44 @@ def run_real(settings=None):
     return out
 
 
+def format_report(label, tally):
+    lines = ["### %s seeds" % label, "",
+             "%d scenarios' worth: %.1f h, %d samples" % (0, tally.seconds / 3600.0,
+                                                           tally.samples), "",
+             "| measure | value | n | target |", "|---|---|---|---|"]
+    lines[2] = "%.1f h of generated recordings, %d samples" % (tally.seconds / 3600.0,
+                                                             tally.samples)
+
+    def row(measure, value, n, target):
+        lines.append("| %s | %s | %s | %s |" % (measure, value, n, target))
+
+    s, n = tally.sensitivity(("rest+sleep >= 0.15 g", ""))
+    row("sensitivity at rest and asleep, true peak >= 0.15 g", "%.3f" % s, n, ">= 0.95")
+    s, n = tally.sensitivity(("rest+sleep visible >= 0.15 g", ""))
+    row("sensitivity at rest and asleep, peak in the samples >= 0.15 g", "%.3f" % s, n,
+        ">= 0.95")
+    s, n = tally.sensitivity(("activity", ""))
+    row("sensitivity during activity (walking + other)", "%.3f" % s, n, ">= 0.70")
+    for c in CATEGORIES:
+        s, n = tally.sensitivity(("category", c))
+        row("sensitivity, %s (all peaks)" % c, "%.3f" % s, n, "")
+    for c in CATEGORIES:
+        h = tally.hours[c]
+        rate = tally.false[c] / h if h else float("nan")
+        target = "<= 0.2" if c in ("rest", "sleep") else "<= 5"
+        row("false events per hour, %s" % c, "%.2f" % rate, "%d in %.2f h" % (tally.false[c], h),
+            target)
+    for kind in ("jerk", "series", "rhythmic", "negative", "hypnic"):
+        s, n = tally.sensitivity(("kind", kind))
+        row("sensitivity, kind %s" % kind, "%.3f" % s, n, "")
+    err = median(tally.errors_ms) if tally.errors_ms else float("nan")
+    row("median peak-time error", "%.1f ms" % err, len(tally.errors_ms), "<= 10 ms")
+    row("jerk events during continuous tremor", "%d" % tally.tremor_jerks,
+        "%.1f min" % (tally.tremor_s / 60.0), "0 (counted as tremor)")
+    row("tremor episodes reported during tremor", "%d" % tally.tremor_marks, "", ">= 1")
+    return "\n".join(lines)
+
+
 def format_real(results):
     lines = ["### Real recordings (shared/data/real: no labelled jerks)", "",
              "An event counts as false unless it is an isolated spike (peak >= %g x anything "
