@@ -259,6 +259,7 @@ class Detector:
         self._p_old = 0
         self._ev_ready = False
         self._tr_ready = False
+        self._out = False       # either of them is ready (one test per sample)
         self._tr_t = self._tr_dur = self._tr_peak = self._tr_posture = 0
         self._tr_conf = self._tr_act = 0
         self.samples = 0
@@ -343,10 +344,10 @@ class Detector:
                 self._t_last = t_ms
             elif t_ms - self._t_last >= self._hold:
                 self._close(t_ms)
-                return self._emit()
+                return self._out and self._emit()
             if t_ms - self._t_first > self._max_dur:
                 self._state = MOVING  # too long for a jerk: voluntary movement
-            return self._emit()
+            return self._out and self._emit()
 
         # IDLE or MOVING: follow gravity and gyro bias; feed the history.
         self._bx += ax - (self._bx >> kb)
@@ -363,11 +364,11 @@ class Detector:
                     self._quiet_until = t_ms + self._refractory
             else:
                 self._t_last = t_ms
-            return self._emit()
+            return self._out and self._emit()
 
         if m2 >= self._trig2 and t_ms >= self._quiet_until:
             self._open(t_ms, dx, dy, dz, m2)
-        return self._emit()
+        return self._out and self._emit()
 
     def _start(self, t_ms, ax, ay, az, gx, gy, gz):
         kb = self._kb
@@ -468,6 +469,7 @@ class Detector:
         self._tr_conf = self._tremor_frac >> 2
         self._tr_act = isqrt(self._typical2)
         self._tr_ready = True
+        self._out = True
 
     # -- per candidate ------------------------------------------------------------------
     def _history(self, skip):
@@ -646,6 +648,7 @@ class Detector:
         self.ev_confidence = p[slot + P_CONF]
         self.ev_activity_mg = p[slot + P_ACT]
         self._ev_ready = True
+        self._out = True
 
     def flush(self):
         """End of the recording: judge the waiting jerks on the look-ahead they had and hand
@@ -660,9 +663,11 @@ class Detector:
         """At most one event per call: a confirmed jerk first, then a tremor piece."""
         if self._ev_ready:
             self._ev_ready = False
+            self._out = self._tr_ready
             return True
         if self._tr_ready:
             self._tr_ready = False
+            self._out = False
             self.events += 1
             self.ev_t_ms = self._tr_t
             self.ev_duration_ms = self._tr_dur

@@ -17,6 +17,7 @@ from .rawfile import RawSamples
 CATEGORIES = ("rest", "sleep", "walking", "activity")
 MATCH_MS = 100       # a detection within this of a true peak is that jerk
 MIN_REST_PEAK_G = 0.15  # the rest/sleep sensitivity target counts jerks this strong
+SURE = 0.5           # events at or above this confidence are the report's "sure" ones
 
 # (scenario, minutes, rate Hz, region, sensor); each runs once per seed of the set.
 SUITE = (
@@ -89,6 +90,7 @@ class Tally:
         self.truth = {}      # key -> number of true jerks
         self.found = {}      # key -> number detected
         self.false = {c: 0 for c in CATEGORIES}
+        self.false_sure = {c: 0 for c in CATEGORIES}
         self.hours = {c: 0.0 for c in CATEGORIES}
         self.errors_ms = []
         self.tremor_s = 0.0
@@ -109,6 +111,7 @@ class Tally:
         pairs, unmatched = match(truth_t, det_t)
         found = {i for i, _ in pairs}
         visible = None if raw is None else visible_peaks_mg(raw, truth_t)
+        sure = {i for i, j in pairs if jerks[j]["confidence"] >= SURE}
         for i, j in pairs:
             self.errors_ms.append(abs(det_t[j] - truth_t[i]))
         for i, e in enumerate(scn.truth):
@@ -122,11 +125,14 @@ class Tally:
                 self._add(("rest+sleep visible >= 0.15 g", ""), hit)
             if e.category in ("walking", "activity"):
                 self._add(("activity", ""), hit)
+                self._add(("activity, sure", ""), i in sure)
         starts = np.array([s.start for s in scn.segments])
         for j in unmatched:
             k = max(0, int(np.searchsorted(starts, det_t[j] / 1000.0, "right")) - 1)
             seg = scn.segments[k]
             self.false[seg.category] += 1
+            if jerks[j]["confidence"] >= SURE:
+                self.false_sure[seg.category] += 1
             if seg.context == "tremor":
                 self.tremor_jerks += 1
         for seg in scn.segments:
@@ -249,6 +255,14 @@ def format_report(label, tally):
         target = "<= 0.2" if c in ("rest", "sleep") else "<= 5"
         row("false events per hour, %s" % c, "%.2f" % rate, "%d in %.2f h" % (tally.false[c], h),
             target)
+    s, n = tally.sensitivity(("activity, sure", ""))
+    row("sensitivity during activity, sure events (confidence >= %.1f)" % SURE, "%.3f" % s,
+        n, "")
+    for c in ("walking", "activity"):
+        h = tally.hours[c]
+        row("false events per hour, %s, sure events" % c,
+            "%.2f" % (tally.false_sure[c] / h if h else float("nan")),
+            "%d in %.2f h" % (tally.false_sure[c], h), "")
     for kind in ("jerk", "series", "rhythmic", "negative", "hypnic"):
         s, n = tally.sensitivity(("kind", kind))
         row("sensitivity, kind %s" % kind, "%.3f" % s, n, "")
