@@ -31,8 +31,8 @@ def store(tmp_path):
     w.jerk(1, T0 + H + 5 * MIN).jerk(4, T0 + H + 5 * MIN + 20)
     w.jerk(1, T0 + 2 * H).jerk(1, T0 + 2 * H + 10000)
     w.jerk(1, T0 + 4 * H).jerk(3, T0 + 4 * H + 10 * MIN).jerk(3, T0 + 4 * H + 12 * MIN)
-    for k in range(5):
-        w.jerk(2, T0 + 5 * H + 500 * k, peak_g=0.25)
+    for k in range(5):  # a doubtful series: small, just above what the wearer was doing
+        w.jerk(2, T0 + 5 * H + 500 * k, peak_g=0.25, confidence=0.2)
     w.jerk(1, T0 + 3 * H, kind="trigger")
     s = w.finish()
     add_note(s, T0 + 3 * H, "medication", name="levetiracetam", dose="500 mg")
@@ -49,12 +49,14 @@ def expected_tokens(store):
     F, E, R, Q = S["frequency"], S["extents"], S["rhythm"], S["quality"]
     assert (F["jerks"], E["generalised"], E["multifocal"], E["focal"], R["series"]) == \
         (12, 1, 2, 9, 1)            # the scenario's own truth
+    assert F["sure"] == 7           # the five of the doubtful series are not
     m = S["medication"][0]
     return [
         "%d jerks" % F["jerks"], "generalised %d" % E["generalised"],
         "multifocal %d" % E["multifocal"], "focal %d" % E["focal"],
         "left wrist %d" % [r for r in S["regions"] if r["region"] == "left wrist"][0]["events"],
         "%.1f jerks per recorded hour" % F["per_hour"], "%d per 24 h" % round(F["per_24h"]),
+        "sure %d of %d" % (F["sure"], F["jerks"]),
         "%d series" % R["series"], "%.2f Hz" % R["rate_median_hz"],
         "Peak acceleration %.2f g" % S["strength"]["peak_g"]["median"],
         "range %.2f-%.2f" % (S["strength"]["peak_g"]["min"], S["strength"]["peak_g"]["max"]),

@@ -47,6 +47,7 @@ EXTRA_COLUMNS = ("series", "group", "extent", "when")
 class DiaryConfig:
     """Every threshold the diary uses (docs/diary.md explains each)."""
     group_window_ms: int = 50            # events of several sensors this close: one jerk
+    sure_confidence: float = 0.5         # a jerk this clear (its best sensor) is "sure"
     generalised_min_regions: int = 3     # ... seen by this many regions: generalised
     multifocal_window_ms: int = 30 * MINUTE_MS   # +- this around a one-region jerk ...
     multifocal_min_jerks: int = 2        # ... this many jerks in another region: multifocal
@@ -575,14 +576,14 @@ class Diary:
             G["n_events"] = np.diff(np.concatenate([starts, [n]]))
             G["site_mask"] = np.bitwise_or.reduceat(bits, starts)
             G["ctx"] = np.maximum.reduceat(ctx, starts)
-            for col in ("peak_g", "peak_dps", "duration_ms"):
+            for col in ("peak_g", "peak_dps", "duration_ms", "confidence"):
                 v = jv[col].to_numpy(dtype=float)
                 G[col] = pd.Series(v).groupby(gid).max().to_numpy()
             G["kind"] = jv["kind"].to_numpy()[starts]
         else:
             for col in ("n_events", "site_mask", "ctx"):
                 G[col] = np.zeros(0, np.int64)
-            for col in ("peak_g", "peak_dps", "duration_ms"):
+            for col in ("peak_g", "peak_dps", "duration_ms", "confidence"):
                 G[col] = np.zeros(0)
             G["kind"] = np.zeros(0, dtype=object)
         ev["gid"] = -1
@@ -927,6 +928,7 @@ class Diary:
         for wname in WHEN:
             cols[wname] = count(E["when"] == wname)
         cols["negative"] = count(E["kind"] == "negative")
+        cols["sure"] = count(E["confidence"] >= self.config.sure_confidence)
         stats = E.assign(cell=cell).groupby("cell").agg(
             peak_g_median=("peak_g", "median"), peak_g_max=("peak_g", "max"),
             peak_dps_median=("peak_dps", "median"),
@@ -943,7 +945,8 @@ class Diary:
         out["events"] = cols["events"][keep].astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             out["per_hour"] = np.where(out["hours"] > 0, out["events"] / out["hours"], np.nan)
-        for c in list(EXTENTS) + ["in_series", "day", "night"] + list(WHEN) + ["negative"]:
+        for c in list(EXTENTS) + ["in_series", "day", "night"] + list(WHEN) + ["negative",
+                                                                                "sure"]:
             out[c] = cols[c][keep].astype(np.int64)
         st = stats.reindex(sc * nd + di)
         for c in stats.columns:
@@ -1006,6 +1009,7 @@ class Diary:
         from_sleep = int(self._use_sleep[nights - k0].sum()) if len(nights) else 0
         out = dict(
             jerks=n, events=int(self.events["is_jerk"].sum()),
+            sure=int((J["confidence"] >= cfg.sure_confidence).sum()) if n else 0,
             negative=int((J["kind"] == "negative").sum()) if n else 0,
             hours=hours, per_hour=n / hours if hours > 0 else None,
             per_24h=n / hours * 24 if hours > 0 else None,
@@ -1397,7 +1401,7 @@ def write_events_csv(store, out_path, from_ms=None, to_ms=None, tz=None, config=
 
 SUMMARY_COLUMNS = (
     "date", "day_start", "utc_offset", "time_zone", "region", "devices", "hours", "events",
-    "per_hour", "generalised", "multifocal", "focal", "unclassified", "in_series", "series",
+    "sure", "per_hour", "generalised", "multifocal", "focal", "unclassified", "in_series", "series",
     "day", "night", "rest", "active", "asleep", "sleep_onset", "after_waking",
     "unknown_context", "negative", "triggers", "peak_g_median", "peak_g_max",
     "peak_dps_median", "duration_ms_median", "samples", "dropped_samples", "dropped_pct",
@@ -1431,7 +1435,8 @@ def summary_table(diary):
         ctx = {w: int((g["when"] == w).sum()) for w in WHEN}
         row = dict(date=r.date, day_start=r.day_start, utc_offset=r.utc_offset,
                    time_zone=zone_names.get(r.date, ""), region="all", hours=r.hours,
-                   events=r.jerks, per_hour=r.per_hour, generalised=r.generalised,
+                   events=r.jerks, sure=int((g["confidence"] >= diary.config.sure_confidence)
+                                            .sum()), per_hour=r.per_hour, generalised=r.generalised,
                    multifocal=r.multifocal, focal=r.focal, unclassified=r.unclassified,
                    in_series=r.in_series, series=series_by_day.get(r.date, 0),
                    day=r.day_jerks, night=r.night_jerks, rest=ctx["rest"],

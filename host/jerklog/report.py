@@ -108,6 +108,10 @@ def first_page(diary, name=None, dob=None, summary=None):
     rows.append(("Where", "".join(where) + "."))
     often = ["%s jerks per recorded hour, %s per 24 h" % (num(F["per_hour"]),
                                                            num(F["per_24h"], 0))]
+    if n:
+        often.append("; sure %d of %d (%s; confidence >= %s), the rest stood out less from "
+                     "what the wearer was doing" % (F["sure"], n, pct(F["sure"], n),
+                                                    num(cfg.sure_confidence, 1)))
     if F["full_days"]:
         often.append("; per day median %s (%s-%s) over %d days recorded >= %s h" % (
             num(F["per_day_median"], 0), num(F["per_day_min"], 0), num(F["per_day_max"], 0),
