@@ -38,7 +38,7 @@ EVENT_COLUMNS = (
            lambda r: protocol.POSTURE_NAMES.get(r["posture"], "unknown")),
     Column("confidence", "REAL", "", "0..1: how clearly the event stands out from background",
            lambda r: round(r["confidence"] / 255.0, 3)),
-    Column("activity_g", "REAL", "g", "background activity (RMS) before the event",
+    Column("activity_g", "REAL", "g", "background before the event (median 100 ms peak, 3 s)",
            lambda r: r["activity_mg"] / 1000.0),
 )
 COLUMN_NAMES = tuple(c.name for c in EVENT_COLUMNS)
