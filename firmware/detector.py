@@ -96,8 +96,6 @@ TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of
 REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
 REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it
 
-FOLLOW_K = const(4)           # in the look-ahead, a movement half the jerk's size (4 x a quarter
-#                               squared) that is no jerk itself: the wearer is moving
 REBOUND_MS = const(300)       # a jerk under a third of one this shortly before is its rebound
 CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk ends
 # Fields of a jerk waiting for its look-ahead (two slots: a jerk of a series may be accepted
@@ -117,8 +115,11 @@ P_FROM = const(11)      # look-ahead start and end, ms
 P_UNTIL = const(12)
 P_N = const(13)         # samples looked at, and those above P_LEVEL2
 P_K = const(14)
-P_MAX = const(15)       # largest |d|^2 in the look-ahead, mg^2 (-1: a jerk followed)
+P_MOVED = const(15)     # 1: something above P_LEVEL2 followed; -1: a jerk followed
 P_FIELDS = const(16)
+P_SAVED = const(32)     # (2 * P_FIELDS) each slot's P_MOVED as a candidate opened
+TREMOR_SLOT = const(34)  # a finished tremor piece waiting to go out (its P_T..P_ACT fields)
+P_ARRAY = const(50)     # TREMOR_SLOT + P_FIELDS
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
@@ -209,7 +210,7 @@ class Detector:
         self._nbins = s["history_ms"] // BIN_MS
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
-        self._p = array("i", [0] * (2 * P_FIELDS))
+        self._p = array("i", [0] * P_ARRAY)
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
@@ -257,11 +258,13 @@ class Detector:
         # the accepted jerk waiting for its look-ahead (see _decide), and the ready slots
         self._npend = 0         # jerks waiting (0..2); the oldest is in slot _p_old
         self._p_old = 0
+        i = 0
+        while i < P_ARRAY:  # free every slot
+            self._p[i] = 0
+            i += 1
         self._ev_ready = False
         self._tr_ready = False
         self._out = False       # either of them is ready (one test per sample)
-        self._tr_t = self._tr_dur = self._tr_peak = self._tr_posture = 0
-        self._tr_conf = self._tr_act = 0
         self.samples = 0
         self.events = 0
         self.candidates = 0
@@ -395,6 +398,9 @@ class Detector:
         self._peak_dz = dz
         self._open_bins = self._bins
         self._typical_open = self._typical2
+        p = self._p  # the waiting jerks' look-ahead before this candidate (see _close)
+        p[P_SAVED] = p[P_MOVED]
+        p[P_SAVED + 1] = p[P_FIELDS + P_MOVED]
         # Direction of the first excursion relative to "up" (the gravity baseline), for
         # telling a lapse against gravity (negative myoclonus) from a jerk.
         self._first_up = self._along_up(dx, dy, dz)
@@ -462,12 +468,13 @@ class Detector:
             self._tremor_start = start + length
         if length < self.settings["tremor_min_ms"] and not go_on:
             return
-        self._tr_t = start
-        self._tr_dur = length if length < 65535 else 65535
-        self._tr_peak = isqrt(self._tremor_level2)
-        self._tr_posture = self._posture()
-        self._tr_conf = self._tremor_frac >> 2
-        self._tr_act = isqrt(self._typical2)
+        p = self._p  # the tremor slot: fields P_T.. of slot TREMOR_SLOT
+        p[TREMOR_SLOT + P_T] = start
+        p[TREMOR_SLOT + P_DUR] = length if length < 65535 else 65535
+        p[TREMOR_SLOT + P_PEAK] = isqrt(self._tremor_level2)
+        p[TREMOR_SLOT + P_POSTURE] = self._posture()
+        p[TREMOR_SLOT + P_CONF] = self._tremor_frac >> 2
+        p[TREMOR_SLOT + P_ACT] = isqrt(self._typical2)
         self._tr_ready = True
         self._out = True
 
@@ -549,7 +556,12 @@ class Detector:
             return  # part of the movement; it stays in the history
         peak = isqrt(peak2)
         if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
-            return  # the rebound of the jerk just before it (a big jerk swings back)
+            # The rebound of the jerk just before it (a big jerk swings back): part of that
+            # jerk, so not a movement in its look-ahead either.
+            p = self._p
+            p[P_MOVED] = p[P_SAVED]
+            p[P_FIELDS + P_MOVED] = p[P_SAVED + 1]
+            return
         self._last_t = self._t_peak
         self._last_peak = peak
         if context == pc.CONTEXT_REST and (series or asleep or peak2 >= 4 * ref2):
@@ -569,7 +581,7 @@ class Detector:
         if self._npend == 2:
             self._decide(self._p_old)  # rare: judge the oldest on what it has seen so far
         if self._npend == 1:
-            self._p[self._p_old + P_MAX] = -1  # what follows it is a jerk: a series
+            self._p[self._p_old + P_MOVED] = -1  # what follows it is a jerk: a series
         slot = self._p_old if self._npend == 0 else P_FIELDS - self._p_old
         if self._npend == 0:
             self._p_old = slot
@@ -596,7 +608,7 @@ class Detector:
         p[slot + P_UNTIL] = t_ms + CONFIRM_SKIP_MS + self._confirm
         p[slot + P_N] = 0
         p[slot + P_K] = 0
-        p[slot + P_MAX] = 0
+        p[slot + P_MOVED] = 0
         if self._confirm == 0:
             self._decide(slot)
 
@@ -615,13 +627,15 @@ class Detector:
                     p[slot + P_N] += 1
                     if m2 > p[slot + P_LEVEL2]:
                         p[slot + P_K] += 1
-                        if m2 > p[slot + P_MAX] >= 0:
-                            p[slot + P_MAX] = m2
+                        if p[slot + P_MOVED] == 0:
+                            p[slot + P_MOVED] = 1
             slot += P_FIELDS
 
     def _decide(self, slot):
         """End of a look-ahead: an isolated jerk becomes the next event (ev_*); one that the
-        movement carried on from (scratching, a stride, a burst of strokes) is dropped."""
+        movement carried on from is dropped: |d| above a quarter of its peak for more than
+        continue_pct of the time (scratching, a stride), or at all, other than in a jerk of a
+        series, while awake (the next tap, a car's bounce after a bump)."""
         p = self._p
         p[slot + P_UNTIL] = 0  # the slot is free
         self._npend -= 1
@@ -629,7 +643,7 @@ class Detector:
             self._p_old = P_FIELDS - slot
         n = p[slot + P_N]
         if n >= self._confirm_min_n and (p[slot + P_K] * 100 > self._continue * n or
-                                         (p[slot + P_MAX] >= FOLLOW_K * p[slot + P_LEVEL2]
+                                         (p[slot + P_MOVED] == 1
                                           and p[slot + P_CTX] != pc.CONTEXT_ASLEEP)):
             self.dropped += 1
             if self._series_t == p[slot + P_T]:  # it opened no series after all
@@ -669,16 +683,17 @@ class Detector:
             self._tr_ready = False
             self._out = False
             self.events += 1
-            self.ev_t_ms = self._tr_t
-            self.ev_duration_ms = self._tr_dur
-            self.ev_peak_mg = self._tr_peak
+            p = self._p
+            self.ev_t_ms = p[TREMOR_SLOT + P_T]
+            self.ev_duration_ms = p[TREMOR_SLOT + P_DUR]
+            self.ev_peak_mg = p[TREMOR_SLOT + P_PEAK]
             self.ev_peak_ddps = 0
             self.ev_kind = pc.KIND_TREMOR
             self.ev_axis = 0
             self.ev_context = pc.CONTEXT_ACTIVE
-            self.ev_posture = self._tr_posture
-            self.ev_confidence = self._tr_conf
-            self.ev_activity_mg = self._tr_act
+            self.ev_posture = p[TREMOR_SLOT + P_POSTURE]
+            self.ev_confidence = p[TREMOR_SLOT + P_CONF]
+            self.ev_activity_mg = p[TREMOR_SLOT + P_ACT]
             return True
         return False
 

@@ -90,6 +90,20 @@ def test_a_jerk_the_movement_carries_on_from_is_dropped():
     assert len(detect_samples(carried, {"confirm_ms": 0})) == 1
 
 
+def test_reset_forgets_a_waiting_jerk():
+    raw = synthetic_recording(30, 200, (10.0, 25.0), jerk_g=0.5)
+    det = detector.Detector(200)
+    out = []
+    for t, v in zip(raw.t_ms().tolist(), raw.values().tolist()):
+        if t == 10300:
+            det.reset()  # as after power-up: the jerk at 10 s is still waiting
+        if det.update(t, *v):
+            out.append(det.ev_t_ms)
+    while det.flush():
+        out.append(det.ev_t_ms)
+    assert out == pytest.approx([25000], abs=6)
+
+
 def test_the_jerks_of_a_series_are_all_kept():
     raw = synthetic_recording(30, 200, (10.0, 10.4, 10.8, 11.2), jerk_g=0.5)
     assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx(
