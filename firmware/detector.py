@@ -97,7 +97,9 @@ REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a sh
 REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it
 
 REBOUND_MS = const(300)       # a jerk under a third of one this shortly before is its rebound
-CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk ends
+MOVED = const(0x10000)        # P_MOVED of a jerk followed by a judged non-jerk candidate
+CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk's candidate
+#                               closes (which is hold_ms after the jerk ends)
 # Fields of a jerk waiting for its look-ahead (two slots: a jerk of a series may be accepted
 # while the one before it still waits).
 P_T = const(0)          # peak time, ms
@@ -115,11 +117,10 @@ P_FROM = const(11)      # look-ahead start and end, ms
 P_UNTIL = const(12)
 P_N = const(13)         # samples looked at, and those above P_LEVEL2
 P_K = const(14)
-P_MOVED = const(15)     # 1: something above P_LEVEL2 followed; -1: a jerk followed
+P_MOVED = const(15)     # samples of movement above P_LEVEL2 seen; -1: a jerk followed
 P_FIELDS = const(16)
-P_SAVED = const(32)     # (2 * P_FIELDS) each slot's P_MOVED as a candidate opened
-TREMOR_SLOT = const(34)  # a finished tremor piece waiting to go out (its P_T..P_ACT fields)
-P_ARRAY = const(50)     # TREMOR_SLOT + P_FIELDS
+TREMOR_SLOT = const(32)  # (2 * P_FIELDS) a finished tremor piece waiting to go out
+P_ARRAY = const(48)     # TREMOR_SLOT + P_FIELDS
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
@@ -205,6 +206,9 @@ class Detector:
         self._continue = s["continue_pct"]
         # Too short a look-ahead (the next jerk came first) is no evidence of movement.
         self._confirm_min_n = s["confirm_ms"] * rate_hz // 4000
+        # Movement outside candidates counts from 10 ms on: the rising flank of the next
+        # jerk of a series passes a quarter of this one's peak before it opens a candidate.
+        self._moved_min_n = max(1, 10 * rate_hz // 1000)
         self._up_axis = s["up_axis"]
         self._settle_ms = s["baseline_ms"] * 3  # no events until the baseline has settled
         self._nbins = s["history_ms"] // BIN_MS
@@ -350,6 +354,8 @@ class Detector:
                 return self._out and self._emit()
             if t_ms - self._t_first > self._max_dur:
                 self._state = MOVING  # too long for a jerk: voluntary movement
+                if self._npend:
+                    self._moved(self._peak2)
             return self._out and self._emit()
 
         # IDLE or MOVING: follow gravity and gyro bias; feed the history.
@@ -398,9 +404,6 @@ class Detector:
         self._peak_dz = dz
         self._open_bins = self._bins
         self._typical_open = self._typical2
-        p = self._p  # the waiting jerks' look-ahead before this candidate (see _close)
-        p[P_SAVED] = p[P_MOVED]
-        p[P_SAVED + 1] = p[P_FIELDS + P_MOVED]
         # Direction of the first excursion relative to "up" (the gravity baseline), for
         # telling a lapse against gravity (negative myoclonus) from a jerk.
         self._first_up = self._along_up(dx, dy, dz)
@@ -552,19 +555,17 @@ class Detector:
             ref2 = top_ref2
         if ref2 < self._min_peak2:
             ref2 = self._min_peak2
-        if peak2 < ref2 or duration < min_duration:
-            return  # part of the movement; it stays in the history
         peak = isqrt(peak2)
         if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
-            # The rebound of the jerk just before it (a big jerk swings back): part of that
-            # jerk, so not a movement in its look-ahead either.
-            p = self._p
-            p[P_MOVED] = p[P_SAVED]
-            p[P_FIELDS + P_MOVED] = p[P_SAVED + 1]
-            return
+            return  # the rebound of the jerk just before it (a big jerk swings back): part
+            #         of that jerk, so no movement in its look-ahead either
+        if peak2 < ref2 or duration < min_duration:
+            if self._npend:
+                self._moved(peak2)  # a movement in the look-ahead of the waiting jerks
+            return  # part of the movement; it stays in the history
         self._last_t = self._t_peak
         self._last_peak = peak
-        if context == pc.CONTEXT_REST and (series or asleep or peak2 >= 4 * ref2):
+        if context == pc.CONTEXT_REST and (series or asleep or (peak2 >> 2) >= ref2):
             # What this jerk puts in the history is a series, not the wearer moving: a series
             # starts with a clear jerk (twice the acceptance level), so that a run of small
             # taps just over the bar cannot pass each other through.
@@ -580,7 +581,7 @@ class Detector:
             context = pc.CONTEXT_ASLEEP
         if self._npend == 2:
             self._decide(self._p_old)  # rare: judge the oldest on what it has seen so far
-        if self._npend == 1:
+        if self._npend == 1 and self._p[self._p_old + P_MOVED] < self._moved_min_n:
             self._p[self._p_old + P_MOVED] = -1  # what follows it is a jerk: a series
         slot = self._p_old if self._npend == 0 else P_FIELDS - self._p_old
         if self._npend == 0:
@@ -621,14 +622,32 @@ class Detector:
         while slot < 2 * P_FIELDS:
             if p[slot + P_UNTIL]:
                 if t_ms >= p[slot + P_UNTIL]:
-                    if self._state != OPEN:
+                    # One decision per call: ev_* holds one event until the caller reads it.
+                    if self._state != OPEN and not self._ev_ready:
                         self._decide(slot)
                 elif t_ms >= p[slot + P_FROM]:
                     p[slot + P_N] += 1
                     if m2 > p[slot + P_LEVEL2]:
                         p[slot + P_K] += 1
-                        if p[slot + P_MOVED] == 0:
-                            p[slot + P_MOVED] = 1
+                        # Outside candidates (judged when they close: a jerk of a series
+                        # or a rebound is no movement), this is movement.
+                        if p[slot + P_MOVED] >= 0 and self._outside(t_ms, m2):
+                            p[slot + P_MOVED] += 1
+            slot += P_FIELDS
+
+    def _outside(self, t_ms, m2):
+        """This sample is in no candidate: neither in an open one nor opening one."""
+        state = self._state
+        return state == MOVING or (state == IDLE and (m2 < self._trig2 or
+                                                      t_ms < self._quiet_until))
+
+    def _moved(self, m2):
+        """A movement of |d|^2 = m2 (not a jerk) in the look-ahead of the waiting jerks."""
+        p = self._p
+        slot = 0
+        while slot < 2 * P_FIELDS:
+            if p[slot + P_UNTIL] and p[slot + P_MOVED] >= 0 and m2 > p[slot + P_LEVEL2]:
+                p[slot + P_MOVED] = MOVED
             slot += P_FIELDS
 
     def _decide(self, slot):
@@ -643,7 +662,7 @@ class Detector:
             self._p_old = P_FIELDS - slot
         n = p[slot + P_N]
         if n >= self._confirm_min_n and (p[slot + P_K] * 100 > self._continue * n or
-                                         (p[slot + P_MOVED] == 1
+                                         (p[slot + P_MOVED] >= self._moved_min_n
                                           and p[slot + P_CTX] != pc.CONTEXT_ASLEEP)):
             self.dropped += 1
             if self._series_t == p[slot + P_T]:  # it opened no series after all

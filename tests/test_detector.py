@@ -110,12 +110,40 @@ def test_the_jerks_of_a_series_are_all_kept():
         [10000, 10400, 10800, 11200], abs=6)
 
 
-def test_a_rebound_is_part_of_its_jerk():
+@pytest.mark.parametrize("rate,sigma_s", [(200, 0.012), (200, 0.006), (50, 0.006)])
+def test_a_rebound_is_part_of_its_jerk(rate, sigma_s):
+    # Too short to be accepted itself or long enough to be judged: either way no movement.
     import numpy as np
-    raw = synthetic_recording(30, 200, (10.0,), jerk_g=1.5)
+    raw = synthetic_recording(30, rate, (10.0,), jerk_g=1.5)
     t = raw.t_us / 1e6
-    raw.acc_mg[:, 2] -= np.round(400 * np.exp(-0.5 * ((t - 10.2) / 0.012) ** 2)).astype(int)
-    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx([10000], abs=6)
+    raw.acc_mg[:, 2] -= np.round(400 * np.exp(-0.5 * ((t - 10.2) / sigma_s) ** 2)).astype(int)
+    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx([10000], abs=1000 // rate)
+
+
+def _pulses(pulses, end_ms=8000):
+    """1 kHz, still, gravity on x; (start ms, end ms, mg on y) rectangles."""
+    import numpy as np
+    t_ms = np.arange(end_ms)
+    acc = np.zeros((end_ms, 3), dtype=np.int64)
+    acc[:, 0] = 1000
+    for t0, t1, mg in pulses:
+        acc[t0:t1, 1] = mg
+    from jerklog.rawfile import RawSamples
+    return RawSamples(t_ms * 1000, acc, np.zeros_like(acc))
+
+
+def test_two_jerks_judged_on_the_same_sample_both_come_out():
+    # A and B wait; a long movement keeps a candidate open past both look-aheads' ends, so
+    # both are due on the same sample: one per call, none overwritten.
+    raw = _pulses([(3000, 3030, 1000), (3200, 3230, 1000), (3850, 4250, 200)])
+    out, det = _updates_until_event(raw)
+    assert [t for _, t in out] == [3000, 3200]
+    assert out[1][0] > out[0][0] and det.events == 2
+
+
+def test_a_tap_in_the_look_ahead_drops_the_jerk_even_when_a_jerk_follows():
+    raw = _pulses([(3000, 3030, 1000), (3300, 3310, 400), (3500, 3530, 1000)])
+    assert [e["t_ms"] for e in detect_samples(raw)] == [3500]
 
 
 def test_nothing_stands_out_of_violent_shaking():
