@@ -686,6 +686,8 @@ class Detector:
     def flush(self):
         """End of the recording: judge the waiting jerks on the look-ahead they had and hand
         out what is ready. Returns True while an event is ready in ev_*; call until False."""
+        if self._state == OPEN:  # a candidate the recording ended in is judged as it is
+            self._close(self._t_last + self._hold)
         while not self._emit():
             if not self._npend:
                 return False

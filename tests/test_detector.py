@@ -90,6 +90,11 @@ def test_a_jerk_the_movement_carries_on_from_is_dropped():
     assert len(detect_samples(carried, {"confirm_ms": 0})) == 1
 
 
+def test_a_jerk_in_the_last_samples_is_judged_at_the_end():
+    raw = synthetic_recording(20, 200, (19.98,), jerk_g=0.5)  # still rising at the end
+    assert [e["t_ms"] for e in detect_samples(raw)] == pytest.approx([19980], abs=6)
+
+
 def test_reset_forgets_a_waiting_jerk():
     raw = synthetic_recording(30, 200, (10.0, 25.0), jerk_g=0.5)
     det = detector.Detector(200)
