@@ -565,10 +565,12 @@ class Detector:
             return  # part of the movement; it stays in the history
         self._last_t = self._t_peak
         self._last_peak = peak
-        if context == pc.CONTEXT_REST and (series or asleep or (peak2 >> 2) >= ref2):
+        if context == pc.CONTEXT_REST and (series or asleep or
+                                           (peak2 >> 2) + (peak2 >> 3) + (peak2 >> 4) >= ref2):
             # What this jerk puts in the history is a series, not the wearer moving: a series
-            # starts with a clear jerk (twice the acceptance level), so that a run of small
-            # taps just over the bar cannot pass each other through.
+            # starts with a clear jerk (1.5x the acceptance level: 0.4375 ~ 1/1.5^2 of its
+            # power), so that a run of small taps just over the bar cannot pass each other
+            # through.
             self._series_t = self._t_peak
             if peak2 > self._series_peak2:
                 self._series_peak2 = peak2
