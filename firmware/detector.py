@@ -239,7 +239,7 @@ class Detector:
         self._ring_pos = 0
         self._typical2 = 0      # EMA of bin maxima, mg^2
         self._rise_rate = 0     # EMA of humps per bin, x16
-        self._rest_frac = 0     # EMA of "typical level quiet", 0..REST_ONE
+        self._rest_frac = 0     # EMA of "bin quiet", 0..REST_ONE
         self._tremor_frac = 0   # EMA of "bin looks like tremor", 0..1024
         self._tremor_on = False
         self._tremor_start = 0

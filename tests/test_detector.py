@@ -85,7 +85,9 @@ def test_a_jerk_the_movement_carries_on_from_is_dropped():
     assert len(detect_samples(lone)) == 1
     carried = _with_oscillation(synthetic_recording(30, 200, (10.0,), jerk_g=0.5),
                                 10.1, 3.0, 5.0, 0.4)
+    out, det = _updates_until_event(carried)
     assert [e for e in detect_samples(carried) if e["kind"] != "tremor"] == []
+    assert det.dropped == 1 and det.events == len(out)  # accepted, then dropped
     # Dropping is the look-ahead's doing: without it the first stroke is an event.
     assert len(detect_samples(carried, {"confirm_ms": 0})) == 1
 

@@ -230,11 +230,9 @@ def run_real(settings=None):
 
 def format_report(label, tally):
     lines = ["### %s seeds" % label, "",
-             "%d scenarios' worth: %.1f h, %d samples" % (0, tally.seconds / 3600.0,
-                                                           tally.samples), "",
+             "%.1f h of generated recordings, %d samples" % (tally.seconds / 3600.0,
+                                                             tally.samples), "",
              "| measure | value | n | target |", "|---|---|---|---|"]
-    lines[2] = "%.1f h of generated recordings, %d samples" % (tally.seconds / 3600.0,
-                                                             tally.samples)
 
     def row(measure, value, n, target):
         lines.append("| %s | %s | %s | %s |" % (measure, value, n, target))
