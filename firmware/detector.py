@@ -82,6 +82,10 @@ SETTINGS = {
                  "time mostly at rest after which the wearer counts as asleep, ms"),
     "tremor_min_mg": (40, 10, 1000, "smallest oscillation reported as tremor, mg"),
     "tremor_min_ms": (3000, 1000, 60000, "shortest tremor episode reported, ms"),
+    "jolt_background_mg": (20, 0, 1000,
+                           "on a background whose median recent 100 ms peak is at least this "
+                           "(a vehicle's vibration), an event along gravity that turns the limb "
+                           "little is a jolt from outside (a road bump), not a jerk (0: off), mg"),
     "up_axis": (1, -3, 3,
                 "sensor axis pointing to the head when upright (+-1 x, +-2 y, +-3 z; 0: "
                 "unknown)"),
@@ -96,6 +100,8 @@ TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of
 REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
 REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it
 
+JOLT_VERTICAL_X100 = const(85)  # a jolt: d . up >= 0.85 |d| (within ~32 deg of gravity)
+JOLT_ROT_PER_G = const(15)  # and the rotation under 15 deg/s per g of its peak
 REBOUND_MS = const(300)       # a jerk under a third of one this shortly before is its rebound
 MOVED = const(0x10000)        # P_MOVED of a jerk followed by a judged non-jerk candidate
 CONFIRM_SKIP_MS = const(60)   # the look-ahead starts this long after a jerk's candidate
@@ -559,7 +565,7 @@ class Detector:
         if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
             return  # the rebound of the jerk just before it (a big jerk swings back): part
             #         of that jerk, so no movement in its look-ahead either
-        if peak2 < ref2 or duration < min_duration:
+        if peak2 < ref2 or duration < min_duration or self._jolt(median2, peak):
             if self._npend:
                 self._moved(peak2)  # a movement in the look-ahead of the waiting jerks
             return  # part of the movement; it stays in the history
@@ -614,6 +620,20 @@ class Detector:
         p[slot + P_MOVED] = 0
         if self._confirm == 0:
             self._decide(slot)
+
+    def _jolt(self, median2, peak):
+        """A jolt from outside the body, not a jerk: a road bump comes up through the seat
+        along gravity, on the vehicle's vibration, and moves the body without turning the
+        limb about a joint; a jerk turns it. (Asleep or at quiet rest the background is below
+        jolt_background_mg, so a jerk along gravity there is never taken for a jolt.)"""
+        level = self.settings["jolt_background_mg"]
+        if level == 0 or median2 < level * level:
+            return False
+        # peak rotation (0.1 deg/s) / 10 per peak g (peak / 1000): under JOLT_ROT_PER_G
+        if isqrt(self._peak_r2) * 100 >= JOLT_ROT_PER_G * peak:
+            return False
+        up = self._along_up(self._peak_dx, self._peak_dy, self._peak_dz)
+        return abs(up) * 100 >= JOLT_VERTICAL_X100 * peak
 
     def _look(self, t_ms, m2):
         """One sample of look-ahead for each waiting jerk; judge those whose time is up (once
