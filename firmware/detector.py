@@ -98,7 +98,7 @@ LEVEL2_MAX = const(10000000)  # mg^2; keeps (level2 // 100) * factor^2 < 2**30
 OUT_OF_REACH = const(0x3FFFFFFF)  # mg^2, above any peak (3 * ACC_CLAMP^2)
 TREMOR_PIECE_MS = const(60000)  # a long tremor episode is reported in pieces of this length
 REST_ONE = const(1 << 20)     # fixed-point 1.0 for the slow rest fraction (a shift of 11
-REST_ASLEEP = const(943718)   # would round a 0..1024 scale to no change); 90 % of it
+REST_ASLEEP = const(996147)   # would round a 0..1024 scale to no change); 95 % of it
 
 JOLT_VERTICAL_X100 = const(85)  # a jolt: d . up >= 0.85 |d| (within ~32 deg of gravity)
 JOLT_ROT_PER_G = const(15)  # and the rotation under 15 deg/s per g of its peak
@@ -539,8 +539,9 @@ class Detector:
         if self._t_peak - self._series_t > self.settings["history_ms"]:
             self._series_peak2 = 0  # no accepted jerk left in the history
         series = median2 < self._rest2 and self._rest_top2 <= self._series_peak2
-        # Asleep (quiet for most of sleep_ms, and the typical level, which accepted jerks do
-        # not raise, still quiet) nobody types or scratches: what stands out of the quiet is
+        # Asleep (quiet for 95 % of sleep_ms: typing leaves more than one bin in twenty busy;
+        # and the typical level, which accepted jerks do not raise, still quiet) nobody types
+        # or scratches: what stands out of the quiet is
         # a jerk, and jerks after it are a series, however alike in size.
         asleep = median2 < self._rest2 and self._typical_open < self._rest2 and \
             self._rest_frac >= REST_ASLEEP and \
@@ -554,8 +555,9 @@ class Detector:
             # Within a series at rest, the big recent bins are the series' own jerks.
             top_ref2 = 0 if series else _scaled(self._rest_top2,
                                                 self.settings["rest_rank_factor_x10"])
-            # Asleep, a short jerk is no key tap: half the shortest duration will do.
-            min_duration = self._min_dur >> 1 if asleep else self._min_dur
+            # Asleep, a short jerk is no key tap: the shortest duration (which is there for
+            # taps) does not apply.
+            min_duration = 0 if asleep else self._min_dur
         ref2 = _scaled(median2, self.settings["rest_factor_x10"])
         if top_ref2 > ref2:
             ref2 = top_ref2
