@@ -295,3 +295,40 @@ def test_continuous_tremor_is_an_episode_not_jerks():
     assert [e["kind"] for e in events] == ["tremor"]
     assert events[0]["duration_ms"] >= 50000
     assert 15000 <= events[0]["t_ms"] <= 25000
+
+
+def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None):
+    """40 s at 200 Hz, upright (+x up): a vehicle's 5 and 13 Hz vibration on every axis
+    (0 g: a quiet background), and at 20 s a 0.6 g, ~60 ms jolt along `jolt_axis` (0 = x,
+    along gravity) with `turn_dps` of rotation. Returns the jerk events."""
+    import numpy as np
+    from jerklog.rawfile import RawSamples
+    t = np.arange(40 * 200) / 200.0
+    acc = np.zeros((len(t), 3))
+    acc[:, 0] = 1.0
+    for axis, phase in ((0, 0.0), (1, 1.0), (2, 2.0)):
+        acc[:, axis] += vibration_g * (np.sin(2 * np.pi * 5 * t + phase)
+                                       + 0.7 * np.sin(2 * np.pi * 13 * t + 2 * phase))
+    pulse = np.exp(-0.5 * ((t - 20.0) / 0.015) ** 2)
+    acc[:, jolt_axis] += 0.6 * pulse
+    gyro = np.zeros((len(t), 3))
+    gyro[:, 1] = turn_dps * pulse
+    events = detect_samples(RawSamples.from_units(t, acc, gyro), settings)
+    return [e for e in events if e["kind"] != "tremor"]
+
+
+def test_a_jolt_along_gravity_on_a_vibrating_background_is_a_road_bump():
+    assert _ride(0) == []
+    # The same jolt is a jerk when it turns the limb, comes from the side, comes in a quiet
+    # room (at rest or asleep: a jerk of the trunk along gravity), or the rule is off.
+    for found in (_ride(0, turn_dps=60.0), _ride(2), _ride(0, vibration_g=0.0),
+                  _ride(0, settings={"jolt_background_mg": 0})):
+        assert [e["t_ms"] for e in found] == pytest.approx([20000], abs=6)
+
+
+def test_asleep_a_jerk_shorter_than_a_key_tap_counts():
+    # One sample above half the trigger level (5 ms): awake that is a tap (min_duration_ms
+    # 20); after 12 quiet minutes it is a jerk, however short.
+    raw = synthetic_recording(13 * 60, 200, (60.0, 12.5 * 60), jerk_g=0.5, jerk_ms=8)
+    assert [(e["context"], e["duration_ms"]) for e in detect_samples(raw)] == [("asleep", 5)]
+    assert len(detect_samples(raw, {"sleep_ms": 3600000})) == 0
