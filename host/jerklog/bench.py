@@ -111,6 +111,9 @@ class Tally:
         pairs, unmatched = match(truth_t, det_t)
         found = {i for i, _ in pairs}
         visible = None if raw is None else visible_peaks_mg(raw, truth_t)
+        if raw is not None:
+            t_s = raw.t_ms() / 1000.0
+            acc_g = raw.acc_mg / 1000.0
         sure = {i for i, j in pairs if jerks[j]["confidence"] >= SURE}
         for i, j in pairs:
             self.errors_ms.append(abs(det_t[j] - truth_t[i]))
@@ -126,6 +129,9 @@ class Tally:
             if e.category in ("walking", "activity"):
                 self._add(("activity", ""), hit)
                 self._add(("activity, sure", ""), i in sure)
+                if raw is not None and isolation_ratio(t_s, acc_g, e.t, after=False) \
+                        >= STANDOUT_RATIO:
+                    self._add(("activity, stands out", ""), hit)
         starts = np.array([s.start for s in scn.segments])
         for j in unmatched:
             k = max(0, int(np.searchsorted(starts, det_t[j] / 1000.0, "right")) - 1)
@@ -188,11 +194,16 @@ def real_data_dir():
 SPIKE_RATIO = 3.0
 SPIKE_WINDOW_S = 3.0
 SPIKE_OWN_S = 0.2
+# During walking and daily activity, the bench also reports the jerks that stand out of the
+# movement before them (by the same measure, looking back only): how many of the activity
+# jerks a single sensor can tell from the movement at all, and how many of those are found.
+STANDOUT_RATIO = 2.0
 
 
-def isolation_ratio(t_s, acc_g, t_event_s):
+def isolation_ratio(t_s, acc_g, t_event_s, after=True):
     """Peak |a - local mean| within 50 ms of t_event_s over the largest one in the
-    SPIKE_WINDOW_S either side (own SPIKE_OWN_S left out). t_s: (N,) s; acc_g: (N, 3) g."""
+    SPIKE_WINDOW_S either side (own SPIKE_OWN_S left out), or before it only if not `after`.
+    t_s: (N,) s; acc_g: (N, 3) g."""
     lo, hi = np.searchsorted(t_s, [t_event_s - SPIKE_WINDOW_S - 0.5,
                                    t_event_s + SPIKE_WINDOW_S + 0.5])
     t = t_s[lo:hi]
@@ -204,6 +215,8 @@ def isolation_ratio(t_s, acc_g, t_event_s):
     d = np.sqrt(((a - mean) ** 2).sum(axis=1))
     own = np.abs(t - t_event_s) <= 0.05
     around = (np.abs(t - t_event_s) <= SPIKE_WINDOW_S) & (np.abs(t - t_event_s) > SPIKE_OWN_S)
+    if not after:
+        around &= t < t_event_s
     if not own.any() or not around.any():
         return float("nan")
     return float(d[own].max() / max(d[around].max(), 1e-3))
@@ -253,6 +266,9 @@ def format_report(label, tally):
         target = "<= 0.2" if c in ("rest", "sleep") else "<= 5"
         row("false events per hour, %s" % c, "%.2f" % rate, "%d in %.2f h" % (tally.false[c], h),
             target)
+    s, n = tally.sensitivity(("activity, stands out", ""))
+    row("sensitivity during activity, jerks >= %gx the largest movement in the %g s before"
+        % (STANDOUT_RATIO, SPIKE_WINDOW_S), "%.3f" % s, n, "")
     s, n = tally.sensitivity(("activity, sure", ""))
     row("sensitivity during activity, sure events (confidence >= %.1f)" % SURE, "%.3f" % s,
         n, "")
