@@ -22,6 +22,13 @@ def test_a_lone_spike_is_isolated_and_a_step_among_steps_is_not():
     assert bench.isolation_ratio(t, acc, steps[15]) == pytest.approx(1.0, abs=0.2)
 
 
+def test_standing_out_of_the_movement_before_looks_back_only():
+    # A jerk at 10 s followed (not preceded) by strides: it stands out of what came before.
+    t, acc = _signal([10.0] + list(np.arange(10.6, 18.0, 0.55)), 1.0)
+    assert bench.isolation_ratio(t, acc, 10.0) == pytest.approx(1.0, abs=0.2)
+    assert bench.isolation_ratio(t, acc, 10.0, after=False) > 10
+
+
 def test_real_table_counts_isolated_spikes_apart_and_never_hides_them():
     text = bench.format_real([("a (wrist)", 0.05, 3, 2), ("b (ankle)", 0.05, 1, 0)])
     assert "| a (wrist) | 0.050 | 3 | 2 | 20.0 | <= 5 |" in text
