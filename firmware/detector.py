@@ -629,8 +629,8 @@ class Detector:
         limb about a joint; a jerk turns it. (Asleep or at quiet rest the background is below
         jolt_background_mg, so a jerk along gravity there is never taken for a jolt.)"""
         level = self.settings["jolt_background_mg"]
-        if level == 0 or median2 < level * level:
-            return False
+        if level == 0 or median2 < level * level or self._peak_r2 == 0:
+            return False  # off, a quiet background, or no gyroscope (a real one is never 0)
         # peak rotation (0.1 deg/s) / 10 per peak g (peak / 1000): under JOLT_ROT_PER_G
         if isqrt(self._peak_r2) * 100 >= JOLT_ROT_PER_G * peak:
             return False
