@@ -9,7 +9,7 @@ acceleration within +-40 ms (the jerk, or nothing) with
 It prints, per sensor site and ratio, the share of jerks at or above the ratio and how often
 walking alone reaches it (per hour). Asserts nothing.
 
-    .venv/bin/python bench/gait_phase.py          # ~1 min
+    .venv/bin/python bench/gait_phase.py          # ~35 s
 """
 import os
 import sys

@@ -567,7 +567,8 @@ class Detector:
         if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
             return  # the rebound of the jerk just before it (a big jerk swings back): part
             #         of that jerk, so no movement in its look-ahead either
-        if peak2 < ref2 or duration < min_duration or self._jolt(median2, peak):
+        if peak2 < ref2 or duration < min_duration or (not asleep and
+                                                           self._jolt(median2, peak)):
             if self._npend:
                 self._moved(peak2)  # a movement in the look-ahead of the waiting jerks
             return  # part of the movement; it stays in the history
@@ -626,11 +627,12 @@ class Detector:
     def _jolt(self, median2, peak):
         """A jolt from outside the body, not a jerk: a road bump comes up through the seat
         along gravity, on the vehicle's vibration, and moves the body without turning the
-        limb about a joint; a jerk turns it. (Asleep or at quiet rest the background is below
-        jolt_background_mg, so a jerk along gravity there is never taken for a jolt.)"""
+        limb about a joint; a jerk turns it. Never asleep (the caller's test): nobody sleeps
+        in a bus, and a hypnic jerk of the trunk along gravity turns little."""
         level = self.settings["jolt_background_mg"]
         if level == 0 or median2 < level * level or self._peak_r2 == 0:
-            return False  # off, a quiet background, or no gyroscope (a real one is never 0)
+            return False  # off, a quiet background, or no rotation data (a real gyro's
+            #               noise is almost never 0 for a whole candidate): cannot tell
         # peak rotation (0.1 deg/s) / 10 per peak g (peak / 1000): under JOLT_ROT_PER_G
         if isqrt(self._peak_r2) * 100 >= JOLT_ROT_PER_G * peak:
             return False

@@ -297,20 +297,21 @@ def test_continuous_tremor_is_an_episode_not_jerks():
     assert 15000 <= events[0]["t_ms"] <= 25000
 
 
-def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None, gyro=True):
-    """40 s at 200 Hz, upright (+x up): a vehicle's 5 and 13 Hz vibration on every axis
-    (0 g: a quiet background), and at 20 s a 0.6 g, ~60 ms jolt along `jolt_axis` (0 = x,
-    along gravity) with `turn_dps` of rotation. Returns the jerk events."""
+def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None, gyro=True, jolt_g=0.6,
+          up_axis=0, seconds=40):
+    """`seconds` at 200 Hz, gravity on `up_axis` (0 = x): a vehicle's 5 and 13 Hz vibration on
+    every axis (0 g: a quiet background), and 20 s before the end a `jolt_g`, ~60 ms jolt along
+    `jolt_axis` with `turn_dps` of rotation. Returns the jerk events."""
     import numpy as np
     from jerklog.rawfile import RawSamples
-    t = np.arange(40 * 200) / 200.0
+    t = np.arange(seconds * 200) / 200.0
     acc = np.zeros((len(t), 3))
-    acc[:, 0] = 1.0
+    acc[:, up_axis] = 1.0
     for axis, phase in ((0, 0.0), (1, 1.0), (2, 2.0)):
         acc[:, axis] += vibration_g * (np.sin(2 * np.pi * 5 * t + phase)
                                        + 0.7 * np.sin(2 * np.pi * 13 * t + 2 * phase))
-    pulse = np.exp(-0.5 * ((t - 20.0) / 0.015) ** 2)
-    acc[:, jolt_axis] += 0.6 * pulse
+    pulse = np.exp(-0.5 * ((t - (seconds - 20.0)) / 0.015) ** 2)
+    acc[:, jolt_axis] += jolt_g * pulse
     rot = np.random.default_rng(0).normal(0.0, 0.3, (len(t), 3))  # a gyro's noise, deg/s
     rot[:, 1] += turn_dps * pulse
     events = detect_samples(RawSamples.from_units(t, acc, rot if gyro else None), settings)
@@ -318,11 +319,14 @@ def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None, gyro=True):
 
 
 def test_a_jolt_along_gravity_on_a_vibrating_background_is_a_road_bump():
-    assert _ride(0) == []
+    # Along gravity, up or down, wherever gravity lies in the sensor's frame.
+    for jolt in (_ride(0), _ride(0, jolt_g=-0.6), _ride(2, up_axis=2)):
+        assert jolt == []
     # The same jolt is a jerk when it turns the limb, comes from the side, comes in a quiet
     # room (at rest or asleep: a jerk of the trunk along gravity), or the rule is off.
     # Without a gyroscope nobody can tell whether it turned: it is kept.
-    for found in (_ride(0, turn_dps=60.0), _ride(2), _ride(0, vibration_g=0.0),
+    for found in (_ride(0, turn_dps=60.0), _ride(2), _ride(0, up_axis=2),
+                  _ride(0, vibration_g=0.0),
                   _ride(0, settings={"jolt_background_mg": 0}), _ride(0, gyro=False)):
         assert [e["t_ms"] for e in found] == pytest.approx([20000], abs=6)
 
@@ -333,3 +337,12 @@ def test_asleep_a_jerk_shorter_than_a_key_tap_counts():
     raw = synthetic_recording(13 * 60, 200, (60.0, 12.5 * 60), jerk_g=0.5, jerk_ms=8)
     assert [(e["context"], e["duration_ms"]) for e in detect_samples(raw)] == [("asleep", 5)]
     assert len(detect_samples(raw, {"sleep_ms": 3600000})) == 0
+
+
+def test_asleep_a_jerk_along_gravity_is_never_taken_for_a_jolt():
+    # A 24 mg background (a noisy sensor, breathing): quiet enough to sleep, busy enough for
+    # the jolt rule. Awake the vertical, non-turning spike is a jolt; asleep it is a jerk.
+    quiet_minute = {"sleep_ms": 60000}
+    assert _ride(0, vibration_g=0.012, seconds=100) == []
+    (jerk,) = _ride(0, vibration_g=0.012, seconds=100, settings=quiet_minute)
+    assert jerk["context"] == "asleep" and jerk["activity_g"] >= 0.020
