@@ -541,8 +541,8 @@ class Detector:
         series = median2 < self._rest2 and self._rest_top2 <= self._series_peak2
         # Asleep (quiet for 95 % of sleep_ms: typing leaves more than one bin in twenty busy;
         # and the typical level, which accepted jerks do not raise, still quiet) nobody types
-        # or scratches: what stands out of the quiet is
-        # a jerk, and jerks after it are a series, however alike in size.
+        # or scratches: what stands out of the quiet is a jerk, and jerks after it are a
+        # series, however alike in size.
         asleep = median2 < self._rest2 and self._typical_open < self._rest2 and \
             self._rest_frac >= REST_ASLEEP and \
             self._t_peak - self._t0 >= self.settings["sleep_ms"]

@@ -88,9 +88,9 @@ CMD_HELLO = const(1)   # send a hello now (the host has just opened the port)
 CMD_LOG_DUMP = const(2)    # send the on-board log: argument a log cursor, or -1 for all
 CMD_LOG_ACK = const(3)     # the host holds everything through the cursor: the board may trim
 CMD_LOG_STATUS = const(4)  # send a LOG_STATUS now
-CMD_RAW = const(6)         # argument 1: stream raw samples too (waveforms); 0: stop
 CMD_SET_TIME = const(5)    # argument: the host's Unix time in ms as it sends this; the board
                            # keeps it (and sets its RTC where it has one) and says hello
+CMD_RAW = const(6)         # argument 1: stream raw samples too (waveforms); 0: stop
 
 # Log status body: reason u8 (LOG_*), records u32 (sent by a dump, or newly acknowledged),
 # last_boot u32 and last_seq u32 (the last record a dump sent; 0, 0 if none), dropped u32

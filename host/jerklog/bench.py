@@ -12,6 +12,7 @@ from statistics import median
 import numpy as np
 
 from .analysis import detect_samples
+from .fw import protocol
 from .rawfile import RawSamples
 
 CATEGORIES = ("rest", "sleep", "walking", "activity")
@@ -514,6 +515,6 @@ def load(devices=4, rate_hz=833, seconds=600, log=print):
         "partial frame of < %d per board is not sent); events %d; recorder CPU %.1f %% of "
         "one core; memory %.1f MB at start, %.1f MB max, %.1f MB at end" % (
             out["frames"], out["rejected"], out["lost"], out["raw_samples"], out["samples"],
-            10, out["events"], out["cpu_pct"], out["rss_start_mb"], out["rss_max_mb"],
+            protocol.RAW_SAMPLES, out["events"], out["cpu_pct"], out["rss_start_mb"], out["rss_max_mb"],
             out["rss_end_mb"]))
     return out
