@@ -23,9 +23,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "host"))
 
-from jerklog import diary, edf, notes, report  # noqa: E402
+from jerklog.diary import core as diary
+
+from jerklog.exports import edf
+
+from jerklog.store import notes
+
+from jerklog.exports import report  # noqa: E402
 from jerklog.events import COLUMN_NAMES  # noqa: E402
-from jerklog.store import Store  # noqa: E402
+from jerklog.store.database import Store  # noqa: E402
 
 DAY = 86_400_000
 HOUR = 3_600_000

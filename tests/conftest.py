@@ -6,9 +6,9 @@ import tempfile
 import numpy as np
 import pytest
 
-from jerklog.fw import FIRMWARE_DIR
-from jerklog.rawfile import RawSamples
-from jerklog.sim import find_micropython
+from jerklog.firmware import FIRMWARE_DIR
+from jerklog.recordings.rawfile import RawSamples
+from jerklog.sim.device import find_micropython
 
 HEAP = "192k"
 

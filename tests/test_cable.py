@@ -8,10 +8,10 @@ import time
 import pytest
 
 from jerklog import JerklogError
-from jerklog.analysis import detect_samples
-from jerklog.recorder import PortRecorder
-from jerklog.sim import Cable, SimDevice
-from jerklog.store import Store
+from jerklog.recordings.analysis import detect_samples
+from jerklog.boards.recorder import PortRecorder
+from jerklog.sim.device import Cable, SimDevice
+from jerklog.store.database import Store
 
 from conftest import synthetic_recording
 
@@ -65,8 +65,8 @@ def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, caps
                                                          monkeypatch):
     """jerklog record PORT PORT: both boards at once; Ctrl-C (here: the boards finish and
     the status loop is interrupted) stops cleanly with everything committed."""
-    from jerklog import cli
-    from jerklog.recorder import device_status
+    from jerklog.cli import main as cli
+    from jerklog.boards.recorder import device_status
     raws = []
     devices = []
     for k in range(2):
@@ -85,7 +85,7 @@ def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, caps
             raise KeyboardInterrupt
         return calls[-1]
 
-    monkeypatch.setattr("jerklog.recorder.device_status", status_then_interrupt)
+    monkeypatch.setattr("jerklog.boards.recorder.device_status", status_then_interrupt)
     try:
         rc = cli.main(["record", devices[0].port, devices[1].port, "--db", tmp_db])
     finally:
@@ -115,7 +115,7 @@ def test_host_killed_mid_ingest_loses_nothing(tmp_path, tmp_db, seed):
     raw.write_stream(stream)
     expected = sorted(EPOCH + e["t_ms"] for e in detect_samples(raw))
     rng = random.Random(seed)
-    record = [sys.executable, "-m", "jerklog.cli", "record", "--db", tmp_db]
+    record = [sys.executable, "-m", "jerklog", "record", "--db", tmp_db]
     with SimDevice(stream, region="trunk", device_id=4, epoch_ms=EPOCH, speed=10,
                    log_dir=str(tmp_path / "flash")) as dev:
         first = subprocess.Popen(record + [dev.port], stderr=subprocess.DEVNULL)

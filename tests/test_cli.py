@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from jerklog.cli import main
+from jerklog.cli.main import main
 
 from conftest import synthetic_recording
 
@@ -63,7 +63,7 @@ def test_replaying_twice_stores_each_event_once(recording, tmp_path):
     args = ["simulate", "--raw", recording, "--start", "2026-01-01T00:00:00Z", "--db", db]
     assert main(args) == 0
     assert main(args) == 0  # a new boot of the device: its events are new records
-    from jerklog.store import Store
+    from jerklog.store.database import Store
     with Store(db) as store:
         assert store.count_events() == 2 * len(JERKS)
         assert len(store.boots()) == 2
@@ -118,6 +118,6 @@ def test_export_range_is_half_open(recording, tmp_path):
 
 def test_every_command_has_help():
     for cmd in ([], ["simulate"], ["analyze"], ["export"], ["record"]):
-        proc = subprocess.run([sys.executable, "-m", "jerklog.cli"] + cmd + ["--help"],
+        proc = subprocess.run([sys.executable, "-m", "jerklog"] + cmd + ["--help"],
                               capture_output=True, text=True)
         assert proc.returncode == 0 and "usage: jerklog" in proc.stdout

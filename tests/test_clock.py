@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from jerklog.clock import ClockModel
+from jerklog.boards.clock import ClockModel
 
 HOUR_MS = 3600000
 
@@ -50,12 +50,12 @@ def test_a_host_clock_jump_is_followed_and_counted():
 def test_a_correction_is_stored_and_reaches_the_report(tmp_db, tmp_path):
     """Heartbeats through the ingest: when the host's clock jumps 2 s, the correction is
     stored, and the diary and report say so."""
-    from jerklog.decoder import FrameDecoder
-    from jerklog.diary import Diary
-    from jerklog.fw import protocol
-    from jerklog.recorder import Ingest
-    from jerklog.report import write_report
-    from jerklog.store import Store
+    from jerklog.boards.decoder import FrameDecoder
+    from jerklog.diary.core import Diary
+    from jerklog.firmware import protocol
+    from jerklog.boards.recorder import Ingest
+    from jerklog.exports.report import write_report
+    from jerklog.store.database import Store
     out = []
     w = protocol.FrameWriter(lambda b, n: out.append(bytes(b[:n])), 2, 3)
     w.hello(208, 0, 0, "0.1.0", "sim", "sim", "trunk")

@@ -8,8 +8,11 @@ import sys
 
 import pytest
 
-from jerklog import JerklogError, deploy
-from jerklog.sim import SimDevice
+from jerklog import JerklogError
+
+from jerklog.boards import deploy
+from jerklog.cli import board as board_cli
+from jerklog.sim.device import SimDevice
 
 from conftest import synthetic_recording
 
@@ -56,7 +59,7 @@ def board(monkeypatch):
     """A fake board on PORT: find_boards finds it, mpremote is faked, the hello is canned."""
     fake = FakeMpremote(dict(OLD))
     monkeypatch.setattr(deploy, "run_mpremote", fake)
-    monkeypatch.setattr("jerklog.boards.find_boards", lambda: [(PORT, "Seeed XIAO")])
+    monkeypatch.setattr("jerklog.boards.discovery.find_boards", lambda: [(PORT, "Seeed XIAO")])
     answers = []
     monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: answers.pop(0))
     fake.answers = answers
@@ -191,25 +194,25 @@ def test_config_on_a_board_without_config_says_deploy_first(board):
 
 
 def test_config_show_prints_the_boards_config(board, capsys):
-    assert deploy.cmd_config_show(argparse.Namespace(port=None)) == 0
+    assert board_cli.cmd_config_show(argparse.Namespace(port=None)) == 0
     out = capsys.readouterr().out
     assert "region = trunk" in out and "rate_hz = 104" in out
 
 
 def test_cli_parsing_of_the_three_commands():
     parser = argparse.ArgumentParser()
-    deploy.add_subcommands(parser.add_subparsers(dest="command"))
+    board_cli.add_subcommands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["config", "set", "region=trunk", "rate_hz=104", "/dev/ttyACM0"])
-    assert args.func is deploy.cmd_config_set
-    assert deploy.split_port(args.items) == (["region=trunk", "rate_hz=104"], "/dev/ttyACM0")
-    assert deploy.split_port(["region=trunk"]) == (["region=trunk"], None)
+    assert args.func is board_cli.cmd_config_set
+    assert board_cli.split_port(args.items) == (["region=trunk", "rate_hz=104"], "/dev/ttyACM0")
+    assert board_cli.split_port(["region=trunk"]) == (["region=trunk"], None)
     args = parser.parse_args(["config", "show"])
-    assert args.func is deploy.cmd_config_show and args.port is None
+    assert args.func is board_cli.cmd_config_show and args.port is None
     args = parser.parse_args(["deploy", "--board", "pico_lsm6dsox", "--region", "trunk", "COM3"])
     assert (args.board, args.region, args.port, args.func) == (
-        "pico_lsm6dsox", "trunk", "COM3", deploy.cmd_deploy)
+        "pico_lsm6dsox", "trunk", "COM3", board_cli.cmd_deploy)
     args = parser.parse_args(["devices"])
-    assert args.func is deploy.cmd_devices and args.timeout == 2.0
+    assert args.func is board_cli.cmd_devices and args.timeout == 2.0
 
 
 # -- run_mpremote ------------------------------------------------------------------------
@@ -253,7 +256,7 @@ def test_mpremote_is_found_in_this_environment():
 # -- choosing a port and the lock --------------------------------------------------------
 def test_port_selection(monkeypatch):
     found = []
-    monkeypatch.setattr("jerklog.boards.find_boards", lambda: list(found))
+    monkeypatch.setattr("jerklog.boards.discovery.find_boards", lambda: list(found))
     assert deploy.choose_port("/dev/ttyUSB0") == "/dev/ttyUSB0"
     with pytest.raises(JerklogError, match="no board found by USB id.*name the port"):
         deploy.choose_port()
@@ -311,9 +314,9 @@ def test_check_hello_on_a_silent_port_and_a_missing_one(silent_port):
 
 
 def test_devices_lists_answering_and_silent_boards(sim, silent_port, monkeypatch, capsys):
-    monkeypatch.setattr("jerklog.boards.find_boards",
+    monkeypatch.setattr("jerklog.boards.discovery.find_boards",
                         lambda: [(sim.port, "Sim board"), (silent_port, "Raspberry Pi Pico")])
-    assert deploy.cmd_devices(argparse.Namespace(timeout=5)) == 0
+    assert board_cli.cmd_devices(argparse.Namespace(timeout=5)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("%s  Sim board  device 42, board " % sim.port)
     assert "firmware 0.1.0, region left_wrist, 200 Hz" in lines[0]
@@ -321,15 +324,15 @@ def test_devices_lists_answering_and_silent_boards(sim, silent_port, monkeypatch
 
 
 def test_devices_does_not_steal_a_recorders_port(sim, monkeypatch, capsys):
-    monkeypatch.setattr("jerklog.boards.find_boards", lambda: [(sim.port, "Sim board")])
+    monkeypatch.setattr("jerklog.boards.discovery.find_boards", lambda: [(sim.port, "Sim board")])
     with deploy.port_lock(sim.port):
-        deploy.cmd_devices(argparse.Namespace(timeout=5))
+        board_cli.cmd_devices(argparse.Namespace(timeout=5))
     assert "in use: " in capsys.readouterr().out
 
 
 def test_devices_without_boards(monkeypatch, capsys):
-    monkeypatch.setattr("jerklog.boards.find_boards", lambda: [])
-    deploy.cmd_devices(argparse.Namespace(timeout=1))
+    monkeypatch.setattr("jerklog.boards.discovery.find_boards", lambda: [])
+    board_cli.cmd_devices(argparse.Namespace(timeout=1))
     assert "no board found by USB id" in capsys.readouterr().out
 
 

@@ -6,8 +6,8 @@ import tempfile
 
 import pytest
 
-from jerklog.analysis import detect_samples
-from jerklog.fw import detector
+from jerklog.recordings.analysis import detect_samples
+from jerklog.firmware import detector
 
 from conftest import run_micropython, synthetic_recording
 
@@ -135,7 +135,7 @@ def _pulses(pulses, end_ms=8000):
     acc[:, 0] = 1000
     for t0, t1, mg in pulses:
         acc[t0:t1, 1] = mg
-    from jerklog.rawfile import RawSamples
+    from jerklog.recordings.rawfile import RawSamples
     return RawSamples(t_ms * 1000, acc, np.zeros_like(acc))
 
 
@@ -303,7 +303,7 @@ def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None, gyro=True, j
     every axis (0 g: a quiet background), and 20 s before the end a `jolt_g`, ~60 ms jolt along
     `jolt_axis` with `turn_dps` of rotation. Returns the jerk events."""
     import numpy as np
-    from jerklog.rawfile import RawSamples
+    from jerklog.recordings.rawfile import RawSamples
     t = np.arange(seconds * 200) / 200.0
     acc = np.zeros((len(t), 3))
     acc[:, up_axis] = 1.0

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jerklog import JerklogError
-from jerklog.diary import (DAY_MS, HOUR_MS, MINUTE_MS, Diary, DiaryConfig, Zones, iso_times,
+from jerklog.diary.core import (DAY_MS, HOUR_MS, MINUTE_MS, Diary, DiaryConfig, Zones, iso_times,
                            write_events_csv, write_summary_csv)
 from jerklog.events import DIARY_COLUMNS
-from jerklog.store import Store
-from jerklog.timefmt import format_ms, zone
+from jerklog.store.database import Store
+from jerklog.localtime import format_ms, zone
 
 T0 = 1772409600000          # 2026-03-02T00:00:00Z
 MIN, H = MINUTE_MS, HOUR_MS
@@ -285,7 +285,7 @@ def test_night_falls_back_to_clock_hours(wearer):
 
 # -- medication, triggers ---------------------------------------------------------------------
 def test_medication_before_and_after(wearer):
-    from jerklog.notes import add_note
+    from jerklog.store.notes import add_note
     w = wearer.wear(1, "left wrist", T0, T0 + 72 * H)
     for k in range(72):
         w.jerk(1, T0 + k * 30 * MIN + 1000)                      # 2/h for 36 h
@@ -304,7 +304,7 @@ def test_medication_before_and_after(wearer):
 
 
 def test_trigger_marks(wearer):
-    from jerklog.notes import add_note
+    from jerklog.store.notes import add_note
     w = wearer.wear(1, "left wrist", T0, T0 + 3 * H)
     w.jerk(1, T0 + H, kind="trigger", context="active")
     w.jerk(1, T0 + H + 30000).jerk(1, T0 + H + 5 * MIN).jerk(1, T0 + 2 * H - 60000)
@@ -401,7 +401,7 @@ def test_summary_csv(wearer, tmp_path):
 
 def test_edf_annotations(wearer, tmp_path):
     pyedflib = pytest.importorskip("pyedflib")
-    from jerklog.edf import write_edf
+    from jerklog.exports.edf import write_edf
     start = iso_ms("2026-03-29T00:30:00+01:00")
     w = wearer.wear(1, "left wrist", start, start + 6 * H).wear(2, "trunk", start,
                                                                  start + 6 * H)

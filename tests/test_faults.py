@@ -29,13 +29,13 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from jerklog import rawfile
-from jerklog.cli import main
-from jerklog.decoder import FrameDecoder
-from jerklog.fw import protocol, rawcsv
-from jerklog.rawfile import RawSamples
-from jerklog.recorder import Ingest
-from jerklog.store import Store
+from jerklog.recordings import rawfile
+from jerklog.cli.main import main
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.firmware import protocol, rawcsv
+from jerklog.recordings.rawfile import RawSamples
+from jerklog.boards.recorder import Ingest
+from jerklog.store.database import Store
 
 from conftest import synthetic_recording
 
@@ -914,7 +914,7 @@ def _restricted_prefix():
 
 
 def _cli(*args):
-    proc = subprocess.run(_restricted_prefix() + [sys.executable, "-m", "jerklog.cli"]
+    proc = subprocess.run(_restricted_prefix() + [sys.executable, "-m", "jerklog"]
                           + [str(a) for a in args], capture_output=True, text=True)
     return proc.returncode, proc.stderr
 

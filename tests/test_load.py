@@ -3,8 +3,8 @@ its raw samples as well as events, recorded at once. The full 10-minute run is a
 (`jerklog bench load`); this short one checks that nothing is lost."""
 import numpy as np
 
-from jerklog import bench
-from jerklog.rawstream import read_raw
+from jerklog.bench import suite as bench
+from jerklog.recordings.rawstream import read_raw
 
 
 def test_four_boards_at_833_hz_streaming_raw_lose_nothing():
@@ -17,9 +17,9 @@ def test_four_boards_at_833_hz_streaming_raw_lose_nothing():
 
 def test_raw_files_read_back_as_the_samples_sent(tmp_path):
     from array import array
-    from jerklog.decoder import FrameDecoder
-    from jerklog.fw import protocol
-    from jerklog.rawstream import RawSink
+    from jerklog.boards.decoder import FrameDecoder
+    from jerklog.firmware import protocol
+    from jerklog.recordings.rawstream import RawSink
     out = bytearray()
     w = protocol.FrameWriter(lambda b, n: out.extend(b[:n]), 3, 4)
     values = np.arange(-600, 600).reshape(-1, 6)  # 200 samples

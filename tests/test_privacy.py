@@ -25,7 +25,7 @@ socket.socket.connect_ex = _refuse
 
 
 def run_offline(args, env, cwd):
-    cmd = [sys.executable, "-m", "jerklog.cli"] + args
+    cmd = [sys.executable, "-m", "jerklog"] + args
     if shutil.which("unshare"):
         probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
         if probe.returncode == 0:

@@ -3,8 +3,8 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from jerklog.decoder import FrameDecoder
-from jerklog.fw import protocol
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.firmware import protocol
 
 from conftest import run_micropython
 

@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 
-from jerklog import realdata as rd
+from jerklog.recordings import realdata as rd
 
 REAL = os.environ.get("JERKLOG_REAL_DATA", "/work/shared/data/real")
 AX3 = os.path.join(REAL, "axivity", "ax3_testfile.cwa")

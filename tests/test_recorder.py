@@ -8,10 +8,10 @@ import tty
 import pytest
 
 from jerklog import JerklogError
-from jerklog.decoder import FrameDecoder
-from jerklog.fw import protocol
-from jerklog.recorder import Ingest, PortRecorder
-from jerklog.store import Store
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.firmware import protocol
+from jerklog.boards.recorder import Ingest, PortRecorder
+from jerklog.store.database import Store
 
 BANNER = b"MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040\r\n>>> "
 TRACEBACK = (b"Traceback (most recent call last):\r\n  File \"main.py\", line 42, in <module>"
@@ -154,7 +154,7 @@ def test_a_port_that_is_not_a_jerklog_board_is_a_clear_error(tmp_db, monkeypatch
     """Something else on the port (a REPL, another device's text): after a while without a
     single valid frame the recorder says so instead of waiting forever."""
     import time
-    monkeypatch.setattr("jerklog.recorder.NOT_JERKLOG_S", 1.0)
+    monkeypatch.setattr("jerklog.boards.recorder.NOT_JERKLOG_S", 1.0)
     master, slave = pty.openpty()
     tty.setraw(slave)
     stop = threading.Event()

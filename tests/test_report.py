@@ -8,10 +8,10 @@ import subprocess
 import pytest
 
 from jerklog import JerklogError
-from jerklog.diary import Diary
-from jerklog.notes import add_note
-from jerklog.report import NOT_A_DIAGNOSIS, write_report
-from jerklog.store import Store
+from jerklog.diary.core import Diary
+from jerklog.store.notes import add_note
+from jerklog.exports.report import NOT_A_DIAGNOSIS, write_report
+from jerklog.store.database import Store
 
 from test_diary import H, MIN, REGIONS, T0, Wearer
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from jerklog import scenario as S
+from jerklog.sim import scenario as S
 
 
 def hp_mag(t, acc, win_s=0.5):

@@ -3,7 +3,7 @@
 The wire carries integers (see jerklog_firmware.protocol.EVENT_FMT); here each becomes a
 column with a unit. Columns are listed in the order they appear in every CSV.
 """
-from .fw import protocol
+from jerklog.firmware import protocol
 
 AXIS_NAMES = {1: "+x", -1: "-x", 2: "+y", -2: "-y", 3: "+z", -3: "-z", 0: ""}
 

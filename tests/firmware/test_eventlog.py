@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from jerklog.sim import find_micropython
+from jerklog.sim.device import find_micropython
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 sys.path.insert(0, str(FIRMWARE))

@@ -4,7 +4,7 @@ time stamps -> detector -> frame -> on-board log append. Nothing allocates while
 (heap locked), and a button press travels as a trigger mark."""
 import os
 
-from jerklog.decoder import FrameDecoder
+from jerklog.boards.decoder import FrameDecoder
 from jerklog.events import from_wire
 
 from conftest import run_micropython
@@ -71,7 +71,7 @@ def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path):
 
 def test_a_button_press_is_a_trigger_mark_the_host_stores():
     import sys
-    from jerklog.fw import FIRMWARE_DIR
+    from jerklog.firmware import FIRMWARE_DIR
     sys.path.insert(0, FIRMWARE_DIR)
     try:
         from jerklog_firmware import app, protocol

@@ -2,9 +2,9 @@
 grid the board sees, written as a sim stream, and (optionally) kept as CSV with their truth."""
 import os
 
-from . import JerklogError
-from .paths import private_dir
-from .rawfile import RawSamples
+from jerklog import JerklogError
+from jerklog.files import private_dir
+from jerklog.recordings.rawfile import RawSamples
 
 # Words in a body-region label -> the motion model the generator has for it.
 _REGION_WORDS = (
@@ -28,7 +28,7 @@ def motion_region(label):
 
 def generate(name, minutes, rate_hz, seed, region_label, sensor="LSM6DSOX"):
     """Generate a scenario; return (Scenario, RawSamples on the board's integer grid)."""
-    from . import scenario
+    from jerklog.sim import scenario
     if name not in scenario.SCENARIOS:
         raise JerklogError("unknown scenario %r; choose from %s"
                            % (name, ", ".join(scenario.SCENARIOS)))
@@ -43,7 +43,7 @@ def generate(name, minutes, rate_hz, seed, region_label, sensor="LSM6DSOX"):
 
 def save(scn, raw, directory):
     """Keep raw.csv (exactly the integers replayed), truth.csv and segments.csv."""
-    from . import scenario
+    from jerklog.sim import scenario
     private_dir(directory)
     paths = {k: os.path.join(directory, k + ".csv") for k in ("raw", "truth", "segments")}
     raw.write_csv(paths["raw"])
@@ -72,7 +72,7 @@ def generate_devices(name, minutes, rate_hz, seed, n, focal_per_hour=6.0):
     make the picture multifocal): the jerk-only difference of a scenario with another seed,
     added on top. truth: (t s, kind, 'generalised' or 'focal') per jerk.
     """
-    from . import scenario
+    from jerklog.sim import scenario
     if not 1 <= n <= len(DEVICE_REGIONS):
         raise JerklogError("--devices %d: 1 to %d" % (n, len(DEVICE_REGIONS)))
     out = []

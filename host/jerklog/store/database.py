@@ -8,9 +8,9 @@ the host; display time zones are applied only at export.
 import os
 import sqlite3
 
-from . import JerklogError
-from .events import EVENT_COLUMNS
-from .paths import private_dir
+from jerklog import JerklogError
+from jerklog.events import EVENT_COLUMNS
+from jerklog.files import private_dir
 
 SCHEMA_VERSION = 1
 

@@ -17,10 +17,10 @@ import textwrap
 
 import numpy as np
 
-from . import JerklogError, __version__
-from .diary import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN, Diary, format_iso
-from .notes import describe
-from .paths import atomic_output
+from jerklog import JerklogError, __version__
+from jerklog.diary.core import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN, Diary, format_iso
+from jerklog.store.notes import describe
+from jerklog.files import atomic_output
 
 NOT_A_DIAGNOSIS = ("This report summarises what wearable motion sensors recorded. It is not a "
                    "diagnosis: a doctor interprets it.")
@@ -445,7 +445,7 @@ def event_rows(diary, max_events):
     total = len(items)
     items = items[:max_events]
     times = np.array([t for t, _, _ in items], dtype=np.int64)
-    from .diary import iso_times
+    from jerklog.diary.core import iso_times
     iso = iso_times(times, diary.zones).tolist() if len(items) else []
     rows = []
     jt = J[["site_text", "extent", "when", "kind", "peak_g", "peak_dps", "duration_ms",

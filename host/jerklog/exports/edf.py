@@ -21,10 +21,10 @@ import warnings
 
 import numpy as np
 
-from . import JerklogError, __version__
-from .diary import Diary, Zones, offset_text
-from .notes import describe
-from .paths import atomic_output
+from jerklog import JerklogError, __version__
+from jerklog.diary.core import Diary, Zones, offset_text
+from jerklog.store.notes import describe
+from jerklog.files import atomic_output
 
 MAX_TEXT = 40          # edflib stores at most 40 characters of an annotation
 EXTENT_TAG = {"generalised": "GEN", "multifocal": "MULTI", "focal": "FOCAL",

@@ -9,8 +9,8 @@ import struct
 
 import numpy as np
 
-from . import JerklogError
-from .fw import rawcsv
+from jerklog import JerklogError
+from jerklog.firmware import rawcsv
 from jerklog_firmware import board_sim
 
 CHUNK = 65536  # samples per write

@@ -1,5 +1,5 @@
 """Byte stream -> records: splits at zero bytes, checks each frame, never raises on garbage."""
-from .fw import protocol
+from jerklog.firmware import protocol
 
 # No valid frame is longer than this between delimiters; anything longer is noise.
 MAX_CHUNK = protocol.MAX_FRAME

@@ -1,7 +1,7 @@
 """Wall-clock times: parse what users type, format what the diary shows (ISO 8601 + offset)."""
 import datetime as dt
 
-from . import JerklogError
+from jerklog import JerklogError
 
 try:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -11,9 +11,9 @@ from statistics import median
 
 import numpy as np
 
-from .analysis import detect_samples
-from .fw import protocol
-from .rawfile import RawSamples
+from jerklog.recordings.analysis import detect_samples
+from jerklog.firmware import protocol
+from jerklog.recordings.rawfile import RawSamples
 
 CATEGORIES = ("rest", "sleep", "walking", "activity")
 MATCH_MS = 100       # a detection within this of a true peak is that jerk
@@ -157,7 +157,7 @@ class Tally:
 
 
 def run_suite(seeds, settings=None, log=print):
-    from .scenario_io import generate
+    from jerklog.sim.generate import generate
     tally = Tally()
     for name, minutes, rate, region, sensor in SUITE:
         for seed in seeds:
@@ -226,7 +226,7 @@ def isolation_ratio(t_s, acc_g, t_event_s, after=True):
 def run_real(settings=None):
     """[(name, hours, events, isolated spikes)] for each real recording (all of it is daily
     movement)."""
-    from .realdata import real_recordings
+    from jerklog.recordings.realdata import real_recordings
     directory = real_data_dir()
     if not directory:
         return []
@@ -392,8 +392,8 @@ def _cost_run(raw, rate_hz, runs):
     """(us per sample, bytes allocated per sample, samples, events) of FIRMWARE_SCRIPT."""
     import subprocess
     import tempfile
-    from .sim import find_micropython
-    from .fw import FIRMWARE_DIR
+    from jerklog.sim.device import find_micropython
+    from jerklog.firmware import FIRMWARE_DIR
     n = len(raw)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "s.bin")
@@ -419,7 +419,7 @@ def firmware_cost(rate_hz=208, seconds=15, runs=5, log=print):
     15 s of a generated day (ordinary wear) and on a jerk every second (a jerk always
     waiting for its look-ahead): microseconds (the fastest of `runs` runs, as other load
     only ever slows a run down) and bytes allocated per sample. Returns the day's pair."""
-    from .scenario_io import generate
+    from jerklog.sim.generate import generate
     _, day = generate("day", 1, rate_hz, 5, "wrist")
     k = int(seconds * rate_hz)
     day = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
@@ -462,11 +462,11 @@ def load(devices=4, rate_hz=833, seconds=600, log=print):
     import resource
     import tempfile
     import threading
-    from .recorder import PortRecorder
-    from .rawstream import RawSink
-    from .scenario_io import generate
-    from .sim import SimDevice
-    from .store import Store
+    from jerklog.boards.recorder import PortRecorder
+    from jerklog.recordings.rawstream import RawSink
+    from jerklog.sim.generate import generate
+    from jerklog.sim.device import SimDevice
+    from jerklog.store.database import Store
     out = {}
     with tempfile.TemporaryDirectory(prefix="jerklog-load-") as tmp:
         streams = []

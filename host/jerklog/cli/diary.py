@@ -1,15 +1,6 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
-from . import JerklogError
-
-
-def _db_arg(p):
-    from .cli import _db_arg as db_arg
-    db_arg(p)
-
-
-def _open_store(args, create=False):
-    from .cli import _open_store as open_store
-    return open_store(args, create)
+from jerklog import JerklogError
+from jerklog.cli.common import db_arg, open_store
 
 
 # -- shared time arguments -----------------------------------------------------------------
@@ -24,7 +15,7 @@ def _range_args(p, what="include"):
 
 
 def _range(args):
-    from .diary import Zones
+    from jerklog.diary.core import Zones
     zones = Zones(args.tz)
     from_ms = zones.parse_time(args.from_, "--from") if args.from_ else None
     to_ms = zones.parse_time(args.to, "--to") if args.to else None
@@ -35,9 +26,10 @@ def _range(args):
 
 # -- export (replaces cmd_export) ----------------------------------------------------------
 def cmd_export(args):
-    from . import diary, edf
+    from jerklog.diary import core as diary
+    from jerklog.exports import edf
     zones, from_ms, to_ms = _range(args)
-    with _open_store(args) as store:
+    with open_store(args, create=False) as store:
         if args.format == "csv":
             n = diary.write_events_csv(store, args.out, from_ms, to_ms, zones)
             print("%d events written to %s" % (n, args.out))
@@ -57,9 +49,9 @@ def cmd_export(args):
 
 # -- report --------------------------------------------------------------------------------
 def cmd_report(args):
-    from .report import write_report
+    from jerklog.exports.report import write_report
     zones, from_ms, to_ms = _range(args)
-    with _open_store(args) as store:
+    with open_store(args, create=False) as store:
         info = write_report(store, args.out, from_ms, to_ms, tz=zones, name=args.name,
                             dob=args.dob, max_events=args.max_events)
     print("report written to %s (%s%s, %d events listed of %d)" % (
@@ -72,11 +64,11 @@ def cmd_report(args):
 # -- note ----------------------------------------------------------------------------------
 def cmd_note_add(args):
     import time
-    from . import notes
-    from .diary import Zones
+    from jerklog.store import notes
+    from jerklog.diary.core import Zones
     zones = Zones(args.tz)
     when = zones.parse_time(args.time, "--time") if args.time else int(time.time() * 1000)
-    with _open_store(args, create=True) as store:  # notes may come before recordings
+    with open_store(args, create=True) as store:  # notes may come before recordings
         nid = notes.add_note(store, when, args.kind, name=args.name, dose=args.dose,
                              text=args.text, device_id=args.device)
         print("note %d: %s" % (nid, notes.format_notes([store.note(nid)],
@@ -85,9 +77,9 @@ def cmd_note_add(args):
 
 
 def cmd_note_list(args):
-    from . import notes
+    from jerklog.store import notes
     zones, from_ms, to_ms = _range(args)
-    with _open_store(args) as store:
+    with open_store(args, create=False) as store:
         found = notes.list_notes(store, from_ms, to_ms, args.kind)
     tz = zones.tzs[0] if zones.single else None
     for line in notes.format_notes(found, tz):
@@ -98,10 +90,10 @@ def cmd_note_list(args):
 
 
 def cmd_note_edit(args):
-    from . import notes
-    from .diary import Zones
+    from jerklog.store import notes
+    from jerklog.diary.core import Zones
     zones = Zones(args.tz)
-    with _open_store(args) as store:
+    with open_store(args, create=False) as store:
         when = zones.parse_time(args.time, "--time") if args.time else None
         n = notes.edit_note(store, args.id, when=when, kind=args.kind, name=args.name,
                             dose=args.dose, text=args.text, device_id=args.device)
@@ -110,8 +102,8 @@ def cmd_note_edit(args):
 
 
 def cmd_note_delete(args):
-    from . import notes
-    with _open_store(args) as store:
+    from jerklog.store import notes
+    with open_store(args, create=False) as store:
         n = notes.delete_note(store, args.id)
     print("deleted note %d (%s: %s)" % (n["id"], n["kind"], notes.describe(n)))
     return 0
@@ -134,7 +126,7 @@ def add_subcommands(sub):
     p.add_argument("--name", help="edf: patient name for the header (omitted if not given)")
     p.add_argument("--dob", metavar="YYYY-MM-DD",
                    help="edf: date of birth for the header (omitted if not given)")
-    _db_arg(p)
+    db_arg(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="write the doctor's report (PDF or HTML)",
@@ -148,7 +140,7 @@ def add_subcommands(sub):
     p.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth (shown only if given)")
     p.add_argument("--max-events", type=int, default=2000, metavar="N",
                    help="list at most N events (default 2000; all are in `export`)")
-    _db_arg(p)
+    db_arg(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("note", help="add, list, edit or delete notes (medication, triggers)",
@@ -170,7 +162,7 @@ def add_subcommands(sub):
         q.add_argument("--device", type=int, metavar="ID",
                        help="the board the note is about (default: the wearer)")
         q.add_argument("--tz", metavar="ZONE", help="zone for --time without offset")
-        _db_arg(q)
+        db_arg(q)
 
     q = nsub.add_parser("add", help="add a note")
     note_fields(q, True)
@@ -178,7 +170,7 @@ def add_subcommands(sub):
     q = nsub.add_parser("list", help="list notes")
     _range_args(q, "list")
     q.add_argument("--kind", choices=["medication", "trigger", "note"])
-    _db_arg(q)
+    db_arg(q)
     q.set_defaults(func=cmd_note_list)
     q = nsub.add_parser("edit", help="change a note (give only what changes; '' clears)")
     q.add_argument("id", type=int)
@@ -186,5 +178,5 @@ def add_subcommands(sub):
     q.set_defaults(func=cmd_note_edit)
     q = nsub.add_parser("delete", help="delete a note")
     q.add_argument("id", type=int)
-    _db_arg(q)
+    db_arg(q)
     q.set_defaults(func=cmd_note_delete)

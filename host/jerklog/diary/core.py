@@ -23,11 +23,11 @@ import os
 import numpy as np
 import pandas as pd
 
-from . import JerklogError
-from .events import COLUMN_NAMES, format_value
-from .paths import atomic_output
-from .timefmt import parse_time
-from .timefmt import zone as zone_by_name
+from jerklog import JerklogError
+from jerklog.events import COLUMN_NAMES, format_value
+from jerklog.files import atomic_output
+from jerklog.localtime import parse_time
+from jerklog.localtime import zone as zone_by_name
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -1339,7 +1339,7 @@ def _fmt_col(values):
 def event_table(diary):
     """The event diary as text columns: the export columns, then series, group, extent and
     when (empty where they do not apply). Rows in store order."""
-    from .events import DIARY_COLUMNS
+    from jerklog.events import DIARY_COLUMNS
     ev = diary.events
     cols = {}
     for c in DIARY_COLUMNS + EXTRA_COLUMNS:

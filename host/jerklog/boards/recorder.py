@@ -8,13 +8,13 @@ import time
 
 import serial
 
-from . import JerklogError
-from .clock import ClockModel
-from .decoder import FrameDecoder
-from .events import from_wire
-from .fw import protocol
+from jerklog import JerklogError
+from jerklog.boards.clock import ClockModel
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.events import from_wire
+from jerklog.boards.port import open_port, port_lock
+from jerklog.firmware import protocol
 
-READ_TIMEOUT_S = 0.2
 HEARTBEAT_KEEP_MS = 60000
 DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming
 GAP_LIST_MAX = 10000  # a longer gap in seqs is counted, not listed
@@ -243,14 +243,6 @@ def device_status(store, recorders, now=None):
     return " | ".join(parts)
 
 
-def open_port(port):
-    """Open a serial port (or pty) for reading frames; a clear error if it cannot be."""
-    try:
-        return serial.Serial(port, baudrate=115200, timeout=READ_TIMEOUT_S)
-    except (serial.SerialException, OSError, ValueError) as e:
-        raise JerklogError("cannot open port %s: %s" % (port, e))
-
-
 class PortRecorder:
     """Reads one port continuously (a board blocks when nobody reads) into the store.
 
@@ -290,9 +282,8 @@ class PortRecorder:
     def run(self):
         """Record until stop is set (or, with until_goodbye, the device says goodbye).
 
-        Holds the port's lock (deploy.port_lock) meanwhile, so `jerklog deploy` refuses to
+        Holds the port's lock (port.port_lock) meanwhile, so `jerklog deploy` refuses to
         take the port from under a recording."""
-        from .deploy import port_lock
         with port_lock(self.port, "record"):
             return self._run()
 

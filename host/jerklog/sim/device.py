@@ -13,8 +13,8 @@ import sys
 import tempfile
 import tty
 
-from . import JerklogError
-from .fw import FIRMWARE_DIR
+from jerklog import JerklogError
+from jerklog.firmware import FIRMWARE_DIR
 
 HEAP = "192k"  # a board-sized heap (RP2040 MicroPython has ~190 KB free)
 

@@ -1,9 +1,9 @@
 """Offline analysis on the host: the firmware's detector over a raw recording, no serial."""
-from . import JerklogError
-from .events import COLUMN_NAMES, format_value, from_detector, from_wire
-from .fw import detector
-from .paths import atomic_output
-from .rawfile import iter_rows
+from jerklog import JerklogError
+from jerklog.events import COLUMN_NAMES, format_value, from_detector, from_wire
+from jerklog.firmware import detector
+from jerklog.files import atomic_output
+from jerklog.recordings.rawfile import iter_rows
 
 
 def run_detector(det, t_ms, values, has_gyro):

@@ -38,7 +38,7 @@ def atomic_output(path, mode="w", newline=None):
 
     On any error the temporary file is removed, so a half-written output never appears.
     """
-    from . import JerklogError
+    from jerklog import JerklogError
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise JerklogError("cannot write %s: directory %s does not exist" % (path, directory))

@@ -17,8 +17,9 @@ import sys
 import tempfile
 import time
 
-from . import JerklogError
-from .fw import FIRMWARE_DIR, protocol
+from jerklog import JerklogError
+from jerklog.boards.port import open_port, port_in_use, port_lock
+from jerklog.firmware import FIRMWARE_DIR, protocol
 from jerklog_firmware import boards as fw_boards, config
 
 MPREMOTE_TIMEOUT_S = 120.0
@@ -72,77 +73,12 @@ def _connect(port):
     return ["connect", port]
 
 
-# -- the port lock -----------------------------------------------------------------------
-def lock_path(port):
-    """The lock file for a port: the same for every name of it (symlinks resolved)."""
-    base = os.environ.get("JERKLOG_LOCK_DIR") or os.path.join(
-        tempfile.gettempdir(), "jerklog-locks-%s" % _user())
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.realpath(port).strip("/\\")) or "port"
-    return os.path.join(base, name + ".lock")
-
-
-def _user():
-    try:
-        return str(os.getuid())
-    except AttributeError:  # Windows
-        import getpass
-        return getpass.getuser()
-
-
-def _try_lock(fd):
-    try:
-        import fcntl
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:  # Windows
-        import msvcrt
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-
-def _holder_text(fd):
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        pid = os.read(fd, 32).decode("ascii", "replace").strip()
-    except OSError:
-        pid = ""
-    return " (pid %s)" % pid if pid.isdigit() else ""
-
-
-@contextlib.contextmanager
-def port_lock(port, what="jerklog"):
-    """Hold the port for this process while the block runs; a JerklogError if another jerklog
-    process (a recorder, a deploy) holds it. The OS drops the lock when a process dies."""
-    from .paths import private_dir
-    path = lock_path(port)
-    private_dir(os.path.dirname(path))
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            _try_lock(fd)
-        except OSError:
-            raise JerklogError("%s is in use by another jerklog process%s (jerklog record?): "
-                               "stop it first" % (port, _holder_text(fd)))
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        yield path
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def port_in_use(port):
-    """None if no jerklog process holds the port, else a short text naming the holder."""
-    try:
-        with port_lock(port):
-            return None
-    except JerklogError as e:
-        return str(e)
-
-
 # -- choosing a port and asking for a hello ---------------------------------------------
 def choose_port(port=None):
     """The port given, else the one board found by USB id; a clear error for none or several."""
     if port:
         return port
-    from . import boards
+    from jerklog.boards import discovery as boards
     found = boards.find_boards()
     if not found:
         raise JerklogError("no board found by USB id (see hardware/README.md); name the port, "
@@ -158,8 +94,7 @@ def check_hello(port, timeout=HELLO_TIMEOUT_S):
     board, sensor, region, rate_hz, ...). Waits for the port to (re)appear, as after a reset,
     and repeats the request every second. A JerklogError if no hello comes within timeout."""
     import serial
-    from .decoder import FrameDecoder
-    from .recorder import open_port
+    from jerklog.boards.decoder import FrameDecoder
     deadline = time.monotonic() + timeout
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -195,7 +130,7 @@ def describe_hello(rec):
 
 def list_devices(timeout=HELLO_TIMEOUT_S):
     """[(port, USB name, status text)] for every board found by USB id."""
-    from . import boards
+    from jerklog.boards import discovery as boards
     out = []
     for port, usb_name in boards.find_boards():
         busy = port_in_use(port)
@@ -401,84 +336,3 @@ def deploy(board, region, port=None, name=None, rate_hz=None, timeout=RESET_HELL
         write_config_and_reset(port, cfg)
         say("waiting for a hello")
         return cfg, _check_answer(port, cfg, timeout)
-
-
-# -- the CLI -----------------------------------------------------------------------------
-def cmd_devices(args):
-    found = list_devices(args.timeout)
-    if not found:
-        print("no board found by USB id (see hardware/README.md)")
-    for port, usb_name, status in found:
-        print("%s  %s  %s" % (port, usb_name, status))
-    return 0
-
-
-def cmd_deploy(args):
-    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    _, rec = deploy(args.board, args.region, args.port, name=args.name, rate_hz=args.rate,
-                    say=say)
-    print("deployed: %s" % describe_hello(rec))
-    return 0
-
-
-def split_port(words):
-    """(KEY=VALUE items, port or None): a last word without "=" is the port."""
-    if words and "=" not in words[-1]:
-        return words[:-1], words[-1]
-    return list(words), None
-
-
-def cmd_config_set(args):
-    items, port = split_port(args.items)
-    _, rec = config_set(items, port)
-    print("set; the board reports: %s" % describe_hello(rec))
-    return 0
-
-
-def cmd_config_show(args):
-    cfg = config_show(args.port)
-    for key in sorted(cfg):
-        print("%s = %s" % (key, cfg[key]))
-    return 0
-
-
-def add_subcommands(sub):
-    """Add devices, deploy and config to the `jerklog` subparsers."""
-    p = sub.add_parser("devices", help="list connected boards and what firmware they run",
-                       description="List the boards found by USB id and, for each one that "
-                       "answers a hello, its device id, board, firmware version and region.")
-    p.add_argument("--timeout", type=float, default=HELLO_TIMEOUT_S, metavar="S",
-                   help="seconds to wait for each board's hello (default %g)" % HELLO_TIMEOUT_S)
-    p.set_defaults(func=cmd_devices)
-
-    p = sub.add_parser("deploy", help="copy the firmware and its config to a board",
-                       description="Stop the board's program, copy the firmware and "
-                       "/config.json with mpremote, reset the board and check that it answers "
-                       "a hello. Stop `jerklog record` on that board first. See docs/deploy.md.")
-    p.add_argument("port", nargs="?", metavar="PORT",
-                   help="serial port (default: the one board found by USB id)")
-    p.add_argument("--board", required=True, choices=sorted(fw_boards.BOARDS), metavar="NAME",
-                   help="board name: %s" % ", ".join(sorted(fw_boards.BOARDS)))
-    p.add_argument("--region", required=True, choices=config.REGIONS, metavar="REGION",
-                   help="body region the board is worn on: %s" % ", ".join(config.REGIONS))
-    p.add_argument("--name", help="device name (default: kept from the board)")
-    p.add_argument("--rate", type=int, metavar="HZ",
-                   help="sample rate (default: kept from the board, else the board's default)")
-    p.set_defaults(func=cmd_deploy)
-
-    p = sub.add_parser("config", help="show or change a board's /config.json",
-                       description="See docs/deploy.md for the keys.")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = actions.add_parser("set", help="change keys, reset the board and check its hello",
-                           usage="jerklog config set [-h] KEY=VALUE... [PORT]",
-                           description="Change the board's /config.json (keys: %s), reset the "
-                           "board and check that its hello reports the change. Stop `jerklog "
-                           "record` on that board first." % ", ".join(SETTABLE_KEYS))
-    q.add_argument("items", nargs="+", metavar="KEY=VALUE",
-                   help="keys %s; then optionally the serial port (default: the one board "
-                   "found by USB id)" % ", ".join(SETTABLE_KEYS))
-    q.set_defaults(func=cmd_config_set)
-    q = actions.add_parser("show", help="print the board's /config.json")
-    q.add_argument("port", nargs="?", metavar="PORT",
-                   help="serial port (default: the one board found by USB id)")
-    q.set_defaults(func=cmd_config_show)

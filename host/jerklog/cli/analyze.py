@@ -1,0 +1,28 @@
+"""`jerklog analyze`: the board's detector over a raw recording, on this computer."""
+
+
+# -- analyze -----------------------------------------------------------------------------
+def cmd_analyze(args):
+    from jerklog.recordings.analysis import write_events_csv
+    from jerklog.progress import Progress
+    progress = Progress("analyze")
+
+    def show(samples, rate):
+        progress.update("%.1f min of recording analysed" % (samples / rate / 60.0))
+
+    n = write_events_csv(args.raw, args.out, region=args.region, progress=show)
+    progress.done("%d events written to %s" % (n, args.out))
+    return 0
+
+
+def add_subcommands(sub):
+    """Add `analyze` to the subparsers."""
+    p = sub.add_parser("analyze", help="detect events in a raw recording on this computer",
+                       description="Run the firmware's detector over a raw recording CSV "
+                       "(no board, no serial) and write one row per event. Column t is the "
+                       "event's peak time on the recording's clock, in seconds.")
+    p.add_argument("raw", metavar="RAW.csv", help="raw recording: t (s), ax, ay, az (g), "
+                   "optionally gx, gy, gz (deg/s)")
+    p.add_argument("--out", required=True, metavar="EVENTS.csv", help="events CSV to write")
+    p.add_argument("--region", help="body region, added as a column")
+    p.set_defaults(func=cmd_analyze)

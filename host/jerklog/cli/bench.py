@@ -1,0 +1,36 @@
+"""`jerklog bench`: the benchmark figures of docs/benchmarks.md."""
+import sys
+
+
+# -- bench -------------------------------------------------------------------------------
+def cmd_bench(args):
+    from jerklog.bench import suite as bench
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    if args.what in ("detect", "all"):
+        sets = ("tuning", "held-out") if args.seeds == "both" else (args.seeds,)
+        bench.main(sets, log=log)
+    if args.what in ("firmware", "all"):
+        bench.firmware_cost(log=log)
+    if args.what == "load":
+        bench.load(devices=args.devices, rate_hz=args.rate, seconds=60 * args.minutes,
+                   log=print)
+    return 0
+
+
+def add_subcommands(sub):
+    """Add `bench` to the subparsers."""
+    p = sub.add_parser("bench", help="print the benchmark figures (docs/benchmarks.md)",
+                       description="detect: the detector against generated ground truth "
+                       "(tuning and held-out seeds) and the real recordings in "
+                       "shared/data/real (or $JERKLOG_REAL_DATA). firmware: microseconds and "
+                       "bytes allocated per sample of the firmware's hot path under "
+                       "micropython -X heapsize=192k, with estimated CPU share per board.")
+    p.add_argument("what", choices=["detect", "firmware", "load", "all"], nargs="?",
+                   default="all", help="load (not part of all: it runs in real time): "
+                   "--devices boards at --rate Hz streaming raw samples for --minutes")
+    p.add_argument("--devices", type=int, default=4, help="load: boards (default 4)")
+    p.add_argument("--rate", type=int, default=833, help="load: sample rate (default 833)")
+    p.add_argument("--minutes", type=float, default=10, help="load: length (default 10)")
+    p.add_argument("--seeds", choices=["tuning", "held-out", "both"], default="both",
+                   help="which scenario seed set to run (default both)")
+    p.set_defaults(func=cmd_bench)

@@ -1,0 +1,15 @@
+"""What several commands share: the store option and opening the store it names."""
+from jerklog.files import default_db_path
+
+
+def db_arg(p):
+    """Add --db to a subcommand's parser."""
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="the SQLite store (default: $JERKLOG_DB, else %s)" % default_db_path())
+
+
+def open_store(args, create=True):
+    """The store named by --db, $JERKLOG_DB or the default; create=False for commands that
+    only read it, so a mistyped path is an error instead of an empty diary."""
+    from jerklog.store import Store
+    return Store(args.db or default_db_path(), create=create)

@@ -1,0 +1,204 @@
+"""The recording commands of `jerklog`: simulate (a board in software) and record (real
+boards). Both run the same PortRecorder into the store."""
+import os
+import sys
+import tempfile
+import time
+
+from jerklog import JerklogError
+from jerklog.cli.common import db_arg, open_store
+
+
+# -- simulate ----------------------------------------------------------------------------
+def cmd_simulate(args):
+    import threading
+    from jerklog.recordings import rawfile
+    from jerklog.progress import Progress
+    from jerklog.boards.recorder import PortRecorder
+    from jerklog.sim.device import SimDevice
+    from jerklog.localtime import format_ms, parse_time
+
+    start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
+    if args.raw and args.devices != 1:
+        raise JerklogError("--devices plays generated scenarios; --raw replays one recording")
+    progress = Progress("simulate")
+    with tempfile.TemporaryDirectory(prefix="jerklog-sim-") as tmp:
+        boards = []  # (region, stream path, device id)
+        if args.raw:
+            stream = os.path.join(tmp, "recording.jls")
+            rate, _, samples = rawfile.csv_to_stream(args.raw, stream)
+            boards.append((args.region, stream, args.device_id))
+            source = args.raw
+        elif args.devices > 1:
+            from jerklog.sim.generate import generate_devices
+            for k, (label, raw, truth) in enumerate(generate_devices(
+                    args.scenario, args.minutes, args.rate, args.seed, args.devices)):
+                stream = os.path.join(tmp, "device%d.jls" % (k + 1))
+                raw.write_stream(stream)
+                boards.append((label, stream, args.device_id + k))
+                rate, samples = raw.rate_hz, len(raw)
+            source = "scenario %s (seed %d) on %d sensors" % (args.scenario, args.seed,
+                                                             args.devices)
+        else:
+            from jerklog.sim.generate import generate_to_stream
+            stream = os.path.join(tmp, "recording.jls")
+            rate, samples, saved = generate_to_stream(args.scenario, args.minutes, args.rate,
+                                                      args.seed, args.region, stream,
+                                                      args.save_raw)
+            boards.append((args.region, stream, args.device_id))
+            source = "scenario %s (seed %d)" % (args.scenario, args.seed)
+            if saved:
+                print("raw recording: %s\nground truth: %s" % (saved["raw"], saved["truth"]))
+        progress.update("%s: %d samples at %d Hz (%.1f min)"
+                        % (source, samples, rate, samples / rate / 60.0), force=True)
+        store = open_store(args)
+        lock = threading.Lock()
+        devices, recorders, errors = [], [], []
+        try:
+            for region, stream, device_id in boards:
+                dev = SimDevice(stream, region=region, device_id=device_id, epoch_ms=start_ms,
+                                realtime=args.realtime)
+                devices.append(dev)
+                recorders.append(PortRecorder(
+                    dev.port, store, until_goodbye=True, idle_timeout_s=60, lock=lock,
+                    alive=lambda d=dev: d.proc.poll() is None,
+                    on_progress=lambda _r: progress.update("%d events stored" % sum(
+                        r.ingest.new_events for r in recorders))))
+
+            def run(rec, dev):
+                try:
+                    rec.run()
+                except JerklogError as e:
+                    detail = dev.error_text()
+                    errors.append("%s%s" % (e, ("\n" + detail) if detail else ""))
+
+            threads = [threading.Thread(target=run, args=(r, d))
+                       for r, d in zip(recorders, devices)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            for dev in devices:
+                dev.close()
+            store.close()
+        if errors:
+            raise JerklogError(errors[0])
+        new = sum(r.ingest.new_events for r in recorders)
+        old = sum(r.ingest.duplicate_events for r in recorders)
+        frames = sum(r.decoder.frames for r in recorders)
+        rejected = sum(r.decoder.rejected for r in recorders)
+        lost = sum(r.ingest.lost_records for r in recorders)
+        progress.done("%d new events (%d already stored) from %s, recorded into %s; "
+                      "%d frames, %d rejected chunks, %d records missing"
+                      % (new, old, format_ms(start_ms), store.path, frames, rejected, lost))
+    return 0
+
+
+# -- record ------------------------------------------------------------------------------
+def cmd_record(args):
+    import threading
+    from jerklog.progress import Progress
+    from jerklog.boards.recorder import PortRecorder, device_status
+
+    ports = args.ports
+    if not ports:
+        from jerklog.boards.discovery import find_boards
+        found = find_boards()
+        if not found:
+            raise JerklogError("no board found by USB id (see hardware/README.md); name the "
+                               "port, e.g. jerklog record /dev/ttyACM0")
+        for port, name in found:
+            print("found %s on %s" % (name, port))
+        ports = [port for port, _ in found]
+    progress = Progress("record")
+    stop = threading.Event()
+    lock = threading.Lock()
+    # Ctrl-C (and SIGTERM) only ask the loops to stop: each recorder finishes its batch,
+    # commits and closes its port, wherever the signal happened to land.
+    import signal
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    with open_store(args) as store:
+        recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock)
+                     for port in ports]
+
+        def run(rec):
+            try:
+                rec.run()
+            except JerklogError as e:  # shown on the status line and at the end
+                rec.last_error = str(e)
+
+        threads = [threading.Thread(target=run, args=(r,), daemon=True) for r in recorders]
+        for t in threads:
+            t.start()
+        try:
+            while not stop.is_set() and any(t.is_alive() for t in threads):
+                with lock:
+                    line = device_status(store, recorders)
+                progress.update(line + "  (Ctrl-C stops)")
+                stop.wait(1.0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(5)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        new = sum(r.ingest.new_events for r in recorders)
+        progress.done("stopped; %d new events stored in %s" % (new, store.path))
+        failed = [r for r in recorders if r.last_error and not r.ingest.boots]
+        for r in failed:
+            print("jerklog: error: %s" % r.last_error, file=sys.stderr)
+    return 1 if failed and len(failed) == len(recorders) else 0
+
+
+def add_subcommands(sub, what):
+    """Add `simulate` (what="simulate") or `record` (what="record") to the subparsers."""
+    if what == "simulate":
+        p = sub.add_parser("simulate", help="run the firmware on a simulated board and record it",
+                           description="Run the real firmware under the micropython executable "
+                           "with a simulated sensor behind a pseudo-terminal, and record its "
+                           "events into the store exactly as from a real board. Replays a raw "
+                           "recording (--raw) or a generated scenario (--scenario).")
+        src = p.add_mutually_exclusive_group()
+        src.add_argument("--raw", metavar="RAW.csv",
+                         help="replay a raw recording: columns t (s), ax, ay, az (g), optionally "
+                         "gx, gy, gz (deg/s)")
+        src.add_argument("--scenario", default="night",
+                         help="generate a scenario with known jerks (default: night); see "
+                         "--list-scenarios")
+        p.add_argument("--minutes", type=float, default=None,
+                       help="scenario length in minutes (default: the scenario's own)")
+        p.add_argument("--seed", type=int, default=0, help="scenario random seed (default 0)")
+        p.add_argument("--rate", type=int, default=100,
+                       help="scenario sample rate in Hz, 50..1000 (default 100)")
+        p.add_argument("--region", default="wrist",
+                       help="body region the simulated sensor is worn on (default wrist)")
+        p.add_argument("--device-id", type=int, default=1,
+                       help="simulated device id (default 1; several devices count up from it)")
+        p.add_argument("--devices", type=int, default=1, metavar="N",
+                       help="simulate N sensors (1-4) worn at once on left arm, right arm, right "
+                       "leg and trunk: the scenario's jerks are seen by all (generalised), and "
+                       "each sensor has jerks of its own (focal)")
+        p.add_argument("--start", metavar="ISO-TIME",
+                       help="wall-clock time of the first sample (default: now); without an "
+                       "offset it is local time")
+        p.add_argument("--save-raw", metavar="DIR",
+                       help="keep the generated raw CSV, its ground truth and contexts in DIR")
+        p.add_argument("--realtime", action="store_true",
+                       help="play at the recording's own pace instead of as fast as possible")
+        db_arg(p)
+        p.set_defaults(func=cmd_simulate)
+    else:
+        p = sub.add_parser("record", help="record events from the connected boards",
+                           description="Find every connected board by its USB id (or use the "
+                           "ports given), record from all of them at once until Ctrl-C, "
+                           "reconnect when a cable is pulled and put back, and collect what each "
+                           "board kept in its on-board log. One status line per device: region, "
+                           "events this hour, connected or not, last heartbeat.")
+        p.add_argument("ports", nargs="*", metavar="PORT",
+                       help="serial ports, e.g. /dev/ttyACM0 or COM3 (default: find boards)")
+        db_arg(p)
+        p.set_defaults(func=cmd_record)
