@@ -23,14 +23,14 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "host"))
 
-from jerklog.diary import core as diary
-
-from jerklog.exports import edf
-
-from jerklog.store import notes
-
-from jerklog.exports import report  # noqa: E402
+from jerklog.diary import Diary  # noqa: E402
 from jerklog.events import COLUMN_NAMES  # noqa: E402
+from jerklog.exports import (
+    diary_csv,  # noqa: E402
+    edf,
+    report,  # noqa: E402
+)
+from jerklog.store import notes
 from jerklog.store.database import Store  # noqa: E402
 
 DAY = 86_400_000
@@ -222,11 +222,11 @@ def main(argv=None):
     print("outputs in %s; load average %s" % (tmp, " ".join("%.2f" % x for x in
                                                             os.getloadavg())))
     timed("diary.write_events_csv (diary CSV + series, group)",
-          lambda: diary.write_events_csv(store, out("diary.csv"), tz=TZ))
+          lambda: diary_csv.write_events_csv(store, out("diary.csv"), tz=TZ))
     timed("diary.Diary (all figures) + summary()",
-          lambda: len(diary.Diary(store, tz=TZ).summary()))
+          lambda: len(Diary(store, tz=TZ).summary()))
     timed("diary.write_summary_csv (per day and region)",
-          lambda: diary.write_summary_csv(store, out("summary.csv"), tz=TZ))
+          lambda: diary_csv.write_summary_csv(store, out("summary.csv"), tz=TZ))
     timed("edf.write_edf (EDF+ annotations)",
           lambda: edf.write_edf(store, out("jerks.edf"), tz=TZ))
     timed("report.write_report PDF",

@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jerklog import JerklogError
-from jerklog.diary.core import (DAY_MS, HOUR_MS, MINUTE_MS, Diary, DiaryConfig, Zones, iso_times,
-                           write_events_csv, write_summary_csv)
+from jerklog.diary import Diary, DiaryConfig
+from jerklog.diary.config import DAY_MS, HOUR_MS, MINUTE_MS
 from jerklog.events import DIARY_COLUMNS
+from jerklog.exports.diary_csv import write_events_csv, write_summary_csv
+from jerklog.localtime import Zones, format_ms, iso_times, zone
 from jerklog.store.database import Store
-from jerklog.localtime import format_ms, zone
 
 T0 = 1772409600000          # 2026-03-02T00:00:00Z
 MIN, H = MINUTE_MS, HOUR_MS

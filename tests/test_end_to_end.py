@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from jerklog.recordings.analysis import detect_samples
 from jerklog.bench.suite import match
 from jerklog.cli.main import main
+from jerklog.recordings.analysis import detect_samples
 from jerklog.sim.generate import generate
 from jerklog.store.database import Store
 
@@ -76,7 +76,7 @@ def test_ten_minutes_identical_under_micropython_and_cpython(name, region, rate)
 def test_several_simulated_sensors_at_once(tmp_path):
     """simulate --devices 3: three boards in three regions recorded at once into one store;
     the scenario's jerks reach all three at the same moment, each board adds focal ones."""
-    from jerklog.diary.core import Diary
+    from jerklog.diary import Diary
     from jerklog.sim.generate import generate_devices
     db = str(tmp_path / "s.sqlite3")
     assert main(["simulate", "--scenario", "rest", "--minutes", "6", "--seed", "4",

@@ -8,12 +8,11 @@ import subprocess
 import pytest
 
 from jerklog import JerklogError
-from jerklog.diary.core import Diary
-from jerklog.store.notes import add_note
+from jerklog.diary import Diary
 from jerklog.exports.report import NOT_A_DIAGNOSIS, write_report
 from jerklog.store.database import Store
-
-from test_diary import H, MIN, REGIONS, T0, Wearer
+from jerklog.store.notes import add_note
+from test_diary import MIN, REGIONS, T0, H, Wearer
 
 END = T0 + 6 * H
 

@@ -2,12 +2,11 @@
 the next time it is connected the host collects them, stores them once, and acknowledges
 them so the board can trim its log."""
 
-from jerklog.recordings.analysis import detect_samples
+from conftest import synthetic_recording
 from jerklog.boards.recorder import PortRecorder
+from jerklog.recordings.analysis import detect_samples
 from jerklog.sim.device import SimDevice
 from jerklog.store.database import Store
-
-from conftest import synthetic_recording
 
 EPOCH_NIGHT = 1763677800000   # 2025-11-20T22:30Z: the untethered night
 EPOCH_MORNING = 1763712000000  # the next morning, connected
@@ -60,7 +59,7 @@ def test_a_full_board_log_drops_the_oldest_and_the_report_says_so(tmp_path, tmp_
     """Two untethered nights into a log too small for them: the oldest records are dropped
     and counted on the board, the count reaches the store, and the report's data-quality
     line shows it."""
-    from jerklog.diary.core import Diary
+    from jerklog.diary import Diary
     from jerklog.exports.report import write_report
     log_dir = tmp_path / "flash"
     raw, path = recording(tmp_path, "night", tuple(2.0 + 1.5 * k for k in range(38)), 3)

@@ -11,8 +11,8 @@ import serial
 from jerklog import JerklogError
 from jerklog.boards.clock import ClockModel
 from jerklog.boards.decoder import FrameDecoder
-from jerklog.events import from_wire
 from jerklog.boards.port import open_port, port_lock
+from jerklog.events import from_wire
 from jerklog.firmware import protocol
 
 HEARTBEAT_KEEP_MS = 60000
@@ -106,9 +106,7 @@ class Ingest:
         st = self.boots.get(key)
         if st is None:
             st = self.boots[key] = BootState()
-            row = self.store.db.execute(
-                "SELECT region, has_gyro, epoch_ms, clock, last_seq FROM boots WHERE "
-                "device_id = ? AND boot_id = ?", key).fetchone()
+            row = self.store.boot_state(*key)
             if row:  # a boot heard before this session: keep its clock mapping and counters
                 st.region, gyro, st.epoch_ms, st.clock, st.last_seq = row
                 st.has_gyro = gyro is None or bool(gyro)
@@ -222,8 +220,7 @@ def device_status(store, recorders, now=None):
     (by the clock), connected or not, seconds since the last heartbeat."""
     now = now_ms() if now is None else now
     hour = now - now % 3600000
-    counts = dict(store.db.execute("SELECT device_id, COUNT(*) FROM events WHERE time_ms >= ? "
-                                   "GROUP BY device_id", (hour,)).fetchall())
+    counts = store.events_per_device(hour)
     parts = []
     for rec in recorders:
         devices = {}

@@ -15,7 +15,7 @@ def _range_args(p, what="include"):
 
 
 def _range(args):
-    from jerklog.diary.core import Zones
+    from jerklog.localtime import Zones
     zones = Zones(args.tz)
     from_ms = zones.parse_time(args.from_, "--from") if args.from_ else None
     to_ms = zones.parse_time(args.to, "--to") if args.to else None
@@ -26,15 +26,14 @@ def _range(args):
 
 # -- export (replaces cmd_export) ----------------------------------------------------------
 def cmd_export(args):
-    from jerklog.diary import core as diary
-    from jerklog.exports import edf
+    from jerklog.exports import diary_csv, edf
     zones, from_ms, to_ms = _range(args)
     with open_store(args, create=False) as store:
         if args.format == "csv":
-            n = diary.write_events_csv(store, args.out, from_ms, to_ms, zones)
+            n = diary_csv.write_events_csv(store, args.out, from_ms, to_ms, zones)
             print("%d events written to %s" % (n, args.out))
         elif args.format == "summary":
-            n = diary.write_summary_csv(store, args.out, from_ms, to_ms, zones)
+            n = diary_csv.write_summary_csv(store, args.out, from_ms, to_ms, zones)
             print("%d rows (days x regions) written to %s" % (n, args.out))
         else:
             start = zones.parse_time(args.edf_start, "--edf-start") if args.edf_start \
@@ -64,8 +63,9 @@ def cmd_report(args):
 # -- note ----------------------------------------------------------------------------------
 def cmd_note_add(args):
     import time
+
+    from jerklog.localtime import Zones
     from jerklog.store import notes
-    from jerklog.diary.core import Zones
     zones = Zones(args.tz)
     when = zones.parse_time(args.time, "--time") if args.time else int(time.time() * 1000)
     with open_store(args, create=True) as store:  # notes may come before recordings
@@ -90,8 +90,8 @@ def cmd_note_list(args):
 
 
 def cmd_note_edit(args):
+    from jerklog.localtime import Zones
     from jerklog.store import notes
-    from jerklog.diary.core import Zones
     zones = Zones(args.tz)
     with open_store(args, create=False) as store:
         when = zones.parse_time(args.time, "--time") if args.time else None

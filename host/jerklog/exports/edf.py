@@ -22,9 +22,10 @@ import warnings
 import numpy as np
 
 from jerklog import JerklogError, __version__
-from jerklog.diary.core import Diary, Zones, offset_text
-from jerklog.store.notes import describe
+from jerklog.diary import Diary
 from jerklog.files import atomic_output
+from jerklog.localtime import Zones, offset_text
+from jerklog.store.notes import describe
 
 MAX_TEXT = 40          # edflib stores at most 40 characters of an annotation
 EXTENT_TAG = {"generalised": "GEN", "multifocal": "MULTI", "focal": "FOCAL",

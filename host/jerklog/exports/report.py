@@ -18,9 +18,11 @@ import textwrap
 import numpy as np
 
 from jerklog import JerklogError, __version__
-from jerklog.diary.core import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN, Diary, format_iso
-from jerklog.store.notes import describe
+from jerklog.diary import Diary
+from jerklog.diary.config import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN
 from jerklog.files import atomic_output
+from jerklog.localtime import format_iso
+from jerklog.store.notes import describe
 
 NOT_A_DIAGNOSIS = ("This report summarises what wearable motion sensors recorded. It is not a "
                    "diagnosis: a doctor interprets it.")
@@ -445,7 +447,7 @@ def event_rows(diary, max_events):
     total = len(items)
     items = items[:max_events]
     times = np.array([t for t, _, _ in items], dtype=np.int64)
-    from jerklog.diary.core import iso_times
+    from jerklog.localtime import iso_times
     iso = iso_times(times, diary.zones).tolist() if len(items) else []
     rows = []
     jt = J[["site_text", "extent", "when", "kind", "peak_g", "peak_dps", "duration_ms",
@@ -526,6 +528,7 @@ def _pdf_text_pages(title, lines, plt, diary, page0, per_page=78):
 
 def _save(pdf, fig, plt, core=False):
     import logging
+
     import matplotlib
     if core:
         log = logging.getLogger("matplotlib.font_manager")

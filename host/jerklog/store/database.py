@@ -206,6 +206,55 @@ class Store:
         for row in cur:
             yield dict(zip(names, row))
 
+    def boot_state(self, device_id, boot_id):
+        """(region, has_gyro, epoch_ms, clock, last_seq) of a boot heard before, or None."""
+        return self.db.execute(
+            "SELECT region, has_gyro, epoch_ms, clock, last_seq FROM boots WHERE "
+            "device_id = ? AND boot_id = ?", (device_id, boot_id)).fetchone()
+
+    def events_per_device(self, from_ms):
+        """{device_id: events with time_ms >= from_ms}."""
+        return dict(self.db.execute("SELECT device_id, COUNT(*) FROM events WHERE time_ms >= ? "
+                                    "GROUP BY device_id", (from_ms,)).fetchall())
+
+    def event_rows(self, names, lo, hi):
+        """Rows (tuples of the columns `names`) of events with time_ms in [lo, hi), and
+        whether they are in the store's order (time, device, seq). Most of the table: a plain
+        scan without the time index, left unsorted (sorting in numpy is faster)."""
+        where = "WHERE time_ms >= ? AND time_ms < ?"
+        total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        inside = self.db.execute("SELECT COUNT(*) FROM events " + where, (lo, hi)).fetchone()[0]
+        cols = ", ".join(names)
+        if inside > total * 0.3:
+            cur = self.db.execute("SELECT %s FROM events NOT INDEXED %s" % (cols, where),
+                                  (lo, hi))
+            return cur.fetchall(), False
+        cur = self.db.execute("SELECT %s FROM events %s ORDER BY time_ms, device_id, seq"
+                              % (cols, where), (lo, hi))
+        return cur.fetchall(), True
+
+    def heartbeat_rows(self, step_ms, keep_ms):
+        """Heartbeats (device_id, boot_id, seq, uptime_ms, samples, dropped, events, host_ms)
+        whose uptime falls in the first keep_ms of every step_ms: a thinned series."""
+        return self.db.execute(
+            "SELECT device_id, boot_id, seq, uptime_ms, samples, dropped, events, host_ms "
+            "FROM heartbeats WHERE uptime_ms %% %d < %d" % (int(step_ms), int(keep_ms))
+        ).fetchall()
+
+    def data_extent(self):
+        """(first, last) Unix ms over events, boots' recorded spans and notes; Nones if empty."""
+        rows = [
+            self.db.execute("SELECT MIN(time_ms), MAX(time_ms) FROM events").fetchone(),
+            self.db.execute("SELECT MIN(epoch_ms), MAX(epoch_ms + uptime_ms) FROM boots "
+                            "WHERE epoch_ms IS NOT NULL").fetchone(),
+            self.db.execute("SELECT MIN(time_ms), MAX(time_ms) FROM notes").fetchone(),
+        ]
+        mins = [r[0] for r in rows if r[0] is not None]
+        maxs = [r[1] for r in rows if r[1] is not None]
+        if not mins:
+            return None, None
+        return int(min(mins)), int(max(maxs))
+
     def boots(self):
         return _dicts(self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms"))
 
