@@ -20,18 +20,9 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "host"))
-
-from jerklog.diary import Diary  # noqa: E402
-from jerklog.events import COLUMN_NAMES  # noqa: E402
-from jerklog.exports import (
-    diary_csv,  # noqa: E402
-    edf,
-    report,  # noqa: E402
-)
-from jerklog.store import notes
-from jerklog.store.database import Store  # noqa: E402
+from jerklog.diary import Diary
+from jerklog.exports import diary_csv, edf, report
+from jerklog.store import Store, notes
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -45,7 +36,6 @@ START = 1767222000000  # 2026-01-01T00:00+01:00
 def build(path, days=365, seed=1, target_events=300_000):
     rng = np.random.default_rng(seed)
     store = Store(path)
-    db = store.db
     t_start = time.perf_counter()
     # Per day: sleep 23:00 +- 40 min to 07:00 +- 40 min; charging 19:00-21:00 (+- 30 min).
     sleep_on = START + np.arange(days) * DAY + 23 * HOUR + rng.normal(0, 40 * MIN, days)
@@ -120,7 +110,7 @@ def build(path, days=365, seed=1, target_events=300_000):
     peak_g = np.round(rng.lognormal(-0.5, 0.5, len(ev_t)), 3)
     peak_dps = np.round(rng.lognormal(4.5, 0.5, len(ev_t)), 1)
     dur = rng.integers(20, 300, len(ev_t))
-    with db:
+    with store.transaction():
         for s in range(4):
             for k in range(days):
                 dev, boot = s + 1, 1000 + k
@@ -131,9 +121,6 @@ def build(path, days=365, seed=1, target_events=300_000):
                                   sensor="lsm6", region=REGIONS[s], rate_hz=rate_hz,
                                   has_gyro=1, uptime_ms=up, samples=up * rate_hz // 1000,
                                   dropped=0)
-        names = ["device_id", "boot_id", "seq", "t_ms", "time_ms"] + list(COLUMN_NAMES)
-        sql = "INSERT OR IGNORE INTO events (%s) VALUES (%s)" % (", ".join(names),
-                                                               ", ".join("?" * len(names)))
         seq = {}
         batch = []
         for i in range(len(ev_t)):
@@ -154,7 +141,7 @@ def build(path, days=365, seed=1, target_events=300_000):
             seq[(dev, boot)] = q
             batch.append((dev, boot, q * 2 + 1, t - int(boot_start[k]), t, 100, 0.3, 20.0,
                           "trigger", "+z", "active", "upright", 1.0, 0.05))
-        db.executemany(sql, batch)
+        store.add_event_rows(batch)
         # One heartbeat a minute per boot; its events counter matches the stored events.
         t_by_boot = {}
         for r in batch:
@@ -169,14 +156,12 @@ def build(path, days=365, seed=1, target_events=300_000):
                 samples = samples - dropped
                 ts = np.sort(np.array(t_by_boot.get((dev, boot), []), dtype=np.int64))
                 evs = np.searchsorted(ts, hb_up, side="right")
-                db.executemany(
-                    "INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    zip([dev] * len(hb_up), [boot] * len(hb_up),
+                store.add_heartbeat_rows(zip([dev] * len(hb_up), [boot] * len(hb_up),
                         (np.arange(len(hb_up)) * 60 + 1).tolist(),
                         (boot_start[k] + hb_up + 40).tolist(), hb_up.tolist(),
                         samples.tolist(), dropped.tolist(), evs.tolist()))
                 store.upsert_boot(dev, boot, int(boot_start[k]), events=len(ts))
-    db.commit()
+    store.commit()
     for i, (frac, dose) in enumerate(((0.25, "250 mg twice daily"),
                                       (0.5, "500 mg twice daily"),
                                       (0.8, "750 mg twice daily"))):
@@ -187,7 +172,7 @@ def build(path, days=365, seed=1, target_events=300_000):
     store.commit()
     print("built %s: %d events, %d heartbeats, %d boots in %.1f s" % (
         path, store.count_events(),
-        db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0],
+        store.count_heartbeats(),
         len(store.boots()), time.perf_counter() - t_start))
     return store
 

@@ -74,7 +74,7 @@ def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, caps
         path = str(tmp_path / ("r%d.jls" % k))
         raw.write_stream(path)
         raws.append(raw)
-        devices.append(SimDevice(path, region=("left arm", "trunk")[k], device_id=1 + k,
+        devices.append(SimDevice(path, region=("left_wrist", "trunk")[k], device_id=1 + k,
                                  epoch_ms=EPOCH, speed=20, log_dir=str(tmp_path / str(k))))
     calls = []
     original = device_status
@@ -97,7 +97,7 @@ def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, caps
     expected = sorted((1 + k, e["t_ms"]) for k, raw in enumerate(raws)
                       for e in detect_samples(raw))
     assert got == expected
-    assert any("left arm #1" in c and "trunk #2" in c and "connected" in c for c in calls)
+    assert any("left_wrist #1" in c and "trunk #2" in c and "connected" in c for c in calls)
     assert "stopped; %d new events" % len(expected) in capsys.readouterr().err
 
 

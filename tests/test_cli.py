@@ -50,7 +50,7 @@ def test_replay_through_the_firmware_equals_analyze(recording, tmp_path):
     s = dt.datetime.fromisoformat(start)
     for a, e in zip(analyzed, exported):
         assert dt.datetime.fromisoformat(e["time"]) == s + dt.timedelta(seconds=float(a["t"]))
-        assert e["region"] == "left arm"
+        assert e["region"] == "left_wrist"  # the board's name for what was typed
         for col in ("duration_ms", "peak_g", "peak_dps", "kind", "axis", "context",
                     "confidence"):
             assert e[col] == a[col], col

@@ -59,8 +59,12 @@ def test_unknown_scenario_and_bad_rate_are_clear_errors(tmp_path, capsys):
     assert "unknown scenario 'marathon'" in capsys.readouterr().err
     assert main(["simulate", "--scenario", "rest", "--rate", "20", "--db", db]) == 1
     assert "outside 50..1000 Hz" in capsys.readouterr().err
-    assert main(["simulate", "--scenario", "rest", "--region", "nose", "--db", db]) == 1
-    assert "no motion model for region 'nose'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # a region no board accepts: a usage error
+        main(["simulate", "--scenario", "rest", "--region", "nose", "--db", db])
+    assert usage.value.code == 2
+    assert "unknown body region 'nose'" in capsys.readouterr().err
+    assert main(["simulate", "--scenario", "rest", "--region", "unknown", "--db", db]) == 1
+    assert "no motion model for region 'unknown'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, region, rate", [("mixed", "wrist", 200)])
@@ -84,8 +88,8 @@ def test_several_simulated_sensors_at_once(tmp_path):
     boards = generate_devices("rest", 6, 100, 4, 3)
     with Store(db) as store:
         boots = {b["device_id"]: b for b in store.boots()}
-        assert {b["region"] for b in boots.values()} == {"left arm", "right arm",
-                                                         "right leg"}
+        assert {b["region"] for b in boots.values()} == {"left_wrist", "right_wrist",
+                                                         "right_ankle"}
         for k, (label, raw, truth) in enumerate(boards):
             stored = [e["t_ms"] for e in store.events() if e["device_id"] == 1 + k]
             assert stored == [e["t_ms"] for e in detect_samples(raw)]

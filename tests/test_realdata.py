@@ -1,4 +1,4 @@
-"""Tests for jerklog.realdata: CWA and Daphnet readers, raw CSV export.
+"""Readers of other loggers (recordings.axivity, .daphnet, .folder) and the raw CSV writer.
 
 Real recordings are looked up in $JERKLOG_REAL_DATA (default /work/shared/data/real);
 tests that need them are skipped when they are absent. The synthetic-CWA tests need
@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 
-from jerklog.recordings import realdata as rd
+from jerklog.recordings import axivity, daphnet, folder, recording
 
 REAL = os.environ.get("JERKLOG_REAL_DATA", "/work/shared/data/real")
 AX3 = os.path.join(REAL, "axivity", "ax3_testfile.cwa")
@@ -46,12 +46,12 @@ def check_common(rec):
 # ---------------------------------------------------------------------------- real CWA
 
 def test_ax3_decodes():
-    rec = rd.load_cwa(need(AX3))
+    rec = axivity.load_cwa(need(AX3))
     check_common(rec)
     assert rec.name == "ax3_testfile" and rec.source == AX3
     assert rec.gyro is None
     assert rec.rate_hz == 100.0
-    assert rec.location == "wrist"                       # header metadata _p=right wrist
+    assert rec.location == "right_wrist"  # header metadata _p=right wrist: the side is kept
     assert rec.bad_blocks == 0
     assert rec.n_samples == 145 * 120                    # 145 packed blocks of 120
     assert abs(rec.duration_s - 176.0) < 2.0             # README: 176 s
@@ -68,7 +68,7 @@ def test_ax3_decodes():
 
 
 def test_ax6_decodes():
-    rec = rd.load_cwa(need(AX6))
+    rec = axivity.load_cwa(need(AX6))
     check_common(rec)
     assert rec.gyro is not None and rec.gyro.shape == rec.acc.shape
     assert rec.rate_hz == 100.0
@@ -96,13 +96,13 @@ def test_ax6_decodes():
 
 def test_ax6_axis_slip_repaired():
     """The first 1024 samples of the AX6 file hold Axyz in words 0-2 (FIFO slip)."""
-    fixed = rd.load_cwa(need(AX6))
+    fixed = axivity.load_cwa(need(AX6))
     assert fixed.info["axis_slips"] == [1024]
     assert fixed.info["swapped_samples"] == 1024
     first = fixed.acc[:600]                              # device lies still, z up
     assert abs(np.median(np.linalg.norm(first, axis=1)) - 1.0) < 0.05
     assert np.linalg.norm(fixed.gyro[:600].mean(axis=0)) < 3.0
-    raw = rd.load_cwa(AX6, fix_axis_slips=False)
+    raw = axivity.load_cwa(AX6, fix_axis_slips=False)
     assert raw.info["swapped_samples"] == 0
     np.testing.assert_array_equal(raw.acc[1024:], fixed.acc[1024:])
     np.testing.assert_allclose(raw.acc[:1024] * 2048, fixed.gyro[:1024] * 32768 / 250,
@@ -121,8 +121,8 @@ def corrupt(src, dst, block, offset, value=None):
 
 
 def test_checksum_corruption_skips_block(tmp_path):
-    good = rd.load_cwa(need(AX3))
-    bad = rd.load_cwa(corrupt(AX3, tmp_path / "bad.cwa", block=10, offset=200))
+    good = axivity.load_cwa(need(AX3))
+    bad = axivity.load_cwa(corrupt(AX3, tmp_path / "bad.cwa", block=10, offset=200))
     assert bad.bad_blocks == 1
     assert bad.info["bad_block_reasons"] == {"checksum": 1}
     assert bad.n_samples == good.n_samples - 120
@@ -139,7 +139,7 @@ def test_checksum_corruption_skips_block(tmp_path):
 
 def test_bad_magic_block_counted(tmp_path):
     path = corrupt(need(AX6), tmp_path / "bad6.cwa", block=100, offset=0, value=ord("Q"))
-    rec = rd.load_cwa(path)
+    rec = axivity.load_cwa(path)
     assert rec.bad_blocks == 1 and rec.info["bad_block_reasons"] == {"magic": 1}
     assert rec.n_samples == 282 * 40
 
@@ -160,11 +160,11 @@ def test_truncated_and_garbage_files(tmp_path):
         p = tmp_path / name
         p.write_bytes(content)
         with pytest.raises(ValueError) as exc:
-            rd.load_cwa(p)
+            axivity.load_cwa(p)
         assert name in str(exc.value), str(exc.value)
         assert what in str(exc.value), str(exc.value)
     # an incomplete last block may be dropped on request
-    rec = rd.load_cwa(tmp_path / "mid_block.cwa", allow_truncated=True)
+    rec = axivity.load_cwa(tmp_path / "mid_block.cwa", allow_truncated=True)
     assert rec.n_samples == 5 * 120 and rec.info["truncated_tail_bytes"] == 100
 
 
@@ -219,8 +219,8 @@ def test_synthetic_packed_values_and_times(tmp_path):
                            axes_bps=0x30, ts_offset=idx - shim, count=120, data=data))
     p = tmp_path / "synth.cwa"
     p.write_bytes(make_cwa(blocks, meta=b"_p=left%20ankle"))
-    rec = rd.load_cwa(p)
-    assert rec.location == "ankle" and rec.gyro is None and rec.rate_hz == 100.0
+    rec = axivity.load_cwa(p)
+    assert rec.location == "left_ankle" and rec.gyro is None and rec.rate_hz == 100.0
     expect = np.array([[-512, 511, -1], [2, -4, 6], [-2048, 800, 2040]]) / 256.0
     np.testing.assert_array_equal(rec.acc[:3], expect)
     np.testing.assert_array_equal(rec.acc[117:120], expect)
@@ -238,7 +238,7 @@ def test_synthetic_six_axis_int16(tmp_path):
               for k in range(2)]
     p = tmp_path / "six.cwa"
     p.write_bytes(make_cwa(blocks, hw=0x64, rate_code=0x0A, sensor_config=0x03))
-    rec = rd.load_cwa(p)
+    rec = axivity.load_cwa(p)
     assert rec.info["device"] == "AX6" and rec.info["gyro_range_dps"] == 1000.0
     np.testing.assert_allclose(rec.acc[0], [1.0, -2.0, 0.5])          # 1/2048 g
     np.testing.assert_allclose(rec.gyro[0], np.array([100, -200, 300]) * 1000 / 32768)
@@ -249,7 +249,7 @@ def test_synthetic_six_axis_int16(tmp_path):
 # ---------------------------------------------------------------------------- Daphnet
 
 def test_daphnet_three_locations():
-    recs = [rd.load_daphnet(need(DAPHNET), loc) for loc in ("ankle", "thigh", "trunk")]
+    recs = [daphnet.load_daphnet(need(DAPHNET), loc) for loc in ("ankle", "thigh", "trunk")]
     for rec, loc in zip(recs, ("ankle", "thigh", "trunk")):
         check_common(rec)
         assert rec.location == loc and rec.name == f"S06R02E0_{loc}"
@@ -265,10 +265,10 @@ def test_daphnet_three_locations():
     np.testing.assert_allclose(recs[0].acc[0], [0.101, 1.000, 0.297])
     np.testing.assert_allclose(recs[1].acc[0], [-0.009, 0.953, 0.303])
     np.testing.assert_allclose(recs[2].acc[0], [0.330, 0.942, -0.145])
-    alias = rd.load_daphnet(DAPHNET, "leg")
+    alias = daphnet.load_daphnet(DAPHNET, "leg")
     np.testing.assert_array_equal(alias.acc, recs[1].acc)
     with pytest.raises(ValueError, match="wrist"):
-        rd.load_daphnet(DAPHNET, "wrist")
+        daphnet.load_daphnet(DAPHNET, "wrist")
 
 
 def test_daphnet_missing_column(tmp_path):
@@ -280,26 +280,26 @@ def test_daphnet_missing_column(tmp_path):
     p = tmp_path / "cut.csv"
     p.write_text(text + "\n")
     with pytest.raises(ValueError) as exc:
-        rd.load_daphnet(p, "ankle")
+        daphnet.load_daphnet(p, "ankle")
     assert "cut.csv" in str(exc.value) and "leg_vert" in str(exc.value)
 
 
 def test_real_recordings_finds_everything():
-    recs = rd.real_recordings(need(REAL))
+    recs = folder.real_recordings(need(REAL))
     names = [r.name for r in recs]
     assert names == ["ax3_testfile", "ax6_testfile",
                      "S06R02E0_ankle", "S06R02E0_thigh", "S06R02E0_trunk"]
-    assert [r.location for r in recs] == ["wrist", "unknown", "ankle", "thigh", "trunk"]
+    assert [r.location for r in recs] == ["right_wrist", "unknown", "ankle", "thigh", "trunk"]
 
 
 # ---------------------------------------------------------------------- raw CSV export
 
 @pytest.mark.parametrize("which", ["ax6", "daphnet"])
 def test_write_raw_csv_round_trip(tmp_path, which):
-    rec = (rd.load_cwa(need(AX6)) if which == "ax6"
-           else rd.load_daphnet(need(DAPHNET), "trunk"))
+    rec = (axivity.load_cwa(need(AX6)) if which == "ax6"
+           else daphnet.load_daphnet(need(DAPHNET), "trunk"))
     p = tmp_path / "raw.csv"
-    rd.write_raw_csv(rec, p)
+    recording.write_raw_csv(rec, p)
     with open(p) as fh:
         header = fh.readline().strip()
         first = fh.readline().strip()

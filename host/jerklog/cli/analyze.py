@@ -1,10 +1,11 @@
 """`jerklog analyze`: the board's detector over a raw recording, on this computer."""
+from jerklog.cli.common import region_type
 
 
 # -- analyze -----------------------------------------------------------------------------
 def cmd_analyze(args):
-    from jerklog.recordings.analysis import write_events_csv
     from jerklog.progress import Progress
+    from jerklog.recordings.analysis import write_events_csv
     progress = Progress("analyze")
 
     def show(samples, rate):
@@ -24,5 +25,7 @@ def add_subcommands(sub):
     p.add_argument("raw", metavar="RAW.csv", help="raw recording: t (s), ax, ay, az (g), "
                    "optionally gx, gy, gz (deg/s)")
     p.add_argument("--out", required=True, metavar="EVENTS.csv", help="events CSV to write")
-    p.add_argument("--region", help="body region, added as a column")
+    p.add_argument("--region", type=region_type,
+                   help="body region, added as a column (a board's region name; 'left arm' "
+                   "is read as left_wrist)")
     p.set_defaults(func=cmd_analyze)

@@ -1,5 +1,17 @@
-"""What several commands share: the store option and opening the store it names."""
+"""What several commands share: the store option, opening the store it names, and reading a
+body region the way a board's config names it."""
+import argparse
+
+from jerklog import JerklogError, regions
 from jerklog.files import default_db_path
+
+
+def region_type(text):
+    """argparse type for --region: free text ('left arm') -> the board's name ('left_wrist')."""
+    try:
+        return regions.parse(text)
+    except JerklogError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def db_arg(p):

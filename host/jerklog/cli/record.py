@@ -6,7 +6,7 @@ import tempfile
 import time
 
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, open_store
+from jerklog.cli.common import db_arg, open_store, region_type
 
 
 # -- simulate ----------------------------------------------------------------------------
@@ -174,14 +174,16 @@ def add_subcommands(sub, what):
         p.add_argument("--seed", type=int, default=0, help="scenario random seed (default 0)")
         p.add_argument("--rate", type=int, default=100,
                        help="scenario sample rate in Hz, 50..1000 (default 100)")
-        p.add_argument("--region", default="wrist",
-                       help="body region the simulated sensor is worn on (default wrist)")
+        p.add_argument("--region", default="wrist", type=region_type,
+                       help="body region the simulated sensor is worn on, as a board's config "
+                       "names it (wrist, left_wrist, ankle, trunk, ...; 'left arm' is read as "
+                       "left_wrist; default wrist)")
         p.add_argument("--device-id", type=int, default=1,
                        help="simulated device id (default 1; several devices count up from it)")
         p.add_argument("--devices", type=int, default=1, metavar="N",
-                       help="simulate N sensors (1-4) worn at once on left arm, right arm, right "
-                       "leg and trunk: the scenario's jerks are seen by all (generalised), and "
-                       "each sensor has jerks of its own (focal)")
+                       help="simulate N sensors (1-4) worn at once on left_wrist, "
+                       "right_wrist, right_ankle and trunk: the scenario's jerks are seen by "
+                       "all (generalised), and each sensor has jerks of its own (focal)")
         p.add_argument("--start", metavar="ISO-TIME",
                        help="wall-clock time of the first sample (default: now); without an "
                        "offset it is local time")

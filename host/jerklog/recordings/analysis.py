@@ -1,8 +1,8 @@
 """Offline analysis on the host: the firmware's detector over a raw recording, no serial."""
 from jerklog import JerklogError
 from jerklog.events import COLUMN_NAMES, format_value, from_detector, from_wire
-from jerklog.firmware import detector
 from jerklog.files import atomic_output
+from jerklog.firmware import detector
 from jerklog.recordings.rawfile import iter_rows
 
 

@@ -137,28 +137,17 @@ class RawSamples:
     def t_ms(self):
         return (self.t_us - self.t_us[0] + 500) // 1000
 
+    def recording(self, name="samples", source=""):
+        """The same samples in physical units (s, g, deg/s) as a Recording."""
+        from jerklog.recordings.recording import Recording
+        return Recording(name, self.t_us / 1e6, self.acc_mg / 1e3,
+                         None if self.gyro_ddps is None else self.gyro_ddps / 10.0,
+                         self.rate_hz, source)
+
     def write_csv(self, path):
-        """The raw CSV contract, exactly these integers: t 6 decimals, g 3, deg/s 1."""
-        def fixed(v, dec):
-            sign = np.where(v < 0, "-", "")
-            a = np.abs(v)
-            scale = 10 ** dec
-            return np.char.add(np.char.add(sign, (a // scale).astype(str)),
-                               np.char.add(".", np.char.zfill((a % scale).astype(str), dec)))
-        cols = [fixed(self.t_us, 6)] + [fixed(self.acc_mg[:, k], 3) for k in range(3)]
-        header = "t,ax,ay,az"
-        if self.gyro_ddps is not None:
-            cols += [fixed(self.gyro_ddps[:, k], 1) for k in range(3)]
-            header += ",gx,gy,gz"
-        with open(path, "w") as f:
-            f.write(header + "\n")
-            for start in range(0, len(self), CHUNK):
-                block = [c[start:start + CHUNK] for c in cols]
-                lines = block[0]
-                for c in block[1:]:
-                    lines = np.char.add(np.char.add(lines, ","), c)
-                f.write("\n".join(lines.tolist()))
-                f.write("\n")
+        """The raw CSV of exactly these integers: t 6 decimals (s), g 3, deg/s 1."""
+        from jerklog.recordings.recording import write_raw_csv
+        write_raw_csv(self.recording(), path, decimals=(6, 3, 1))
 
     def write_stream(self, path):
         with open(path, "wb") as f:

@@ -10,8 +10,8 @@ import struct
 
 import numpy as np
 
-from jerklog.firmware import protocol
 from jerklog.files import private_dir
+from jerklog.firmware import protocol
 
 MAGIC = b"JLRAW1"
 HEADER = "<6s2xII"

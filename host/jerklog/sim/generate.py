@@ -2,28 +2,18 @@
 grid the board sees, written as a sim stream, and (optionally) kept as CSV with their truth."""
 import os
 
-from jerklog import JerklogError
+from jerklog import JerklogError, regions
 from jerklog.files import private_dir
 from jerklog.recordings.rawfile import RawSamples
 
-# Words in a body-region label -> the motion model the generator has for it.
-_REGION_WORDS = (
-    (("upper arm", "upper_arm", "shoulder", "biceps"), "upper_arm"),
-    (("wrist", "hand", "forearm", "arm"), "wrist"),
-    (("thigh", "hip"), "thigh"),
-    (("ankle", "foot", "shin", "leg", "calf"), "ankle"),
-    (("trunk", "chest", "sternum", "back", "torso", "waist"), "trunk"),
-)
-
 
 def motion_region(label):
-    """The generator's region model for a free-text body region ('left arm' -> 'wrist')."""
-    text = label.lower().replace("-", " ")
-    for words, region in _REGION_WORDS:
-        if any(w in text for w in words):
-            return region
-    raise JerklogError("no motion model for region %r: name a wrist, arm, upper arm, "
-                       "ankle, leg, thigh or trunk" % label)
+    """The generator's motion model for a body region ('left_wrist', or 'left arm': 'wrist')."""
+    part = regions.limb(regions.parse(label))
+    if part == "unknown":
+        raise JerklogError("no motion model for region %r: name a wrist, arm, upper arm, "
+                           "ankle, leg, thigh or trunk" % label)
+    return part
 
 
 def generate(name, minutes, rate_hz, seed, region_label, sensor="LSM6DSOX"):
@@ -61,7 +51,8 @@ def generate_to_stream(name, minutes, rate_hz, seed, region_label, stream_path,
     return raw.rate_hz, len(raw), saved
 
 
-DEVICE_REGIONS = ("left arm", "right arm", "right leg", "trunk")
+# simulate --devices: the sensors, in the board's region names (regions.REGIONS).
+DEVICE_REGIONS = ("left_wrist", "right_wrist", "right_ankle", "trunk")
 
 
 def generate_devices(name, minutes, rate_hz, seed, n, focal_per_hour=6.0):

@@ -2046,26 +2046,17 @@ def generate(name, minutes=None, rate_hz=200, seed=0, sensor="LSM6DSOX", region=
 # CSV writers
 # ----------------------------------------------------------------------------------------------
 
-RAW_HEADER = "t,ax,ay,az,gx,gy,gz"
 TRUTH_COLUMNS = ("t", "kind", "peak_g", "peak_dps", "duration_ms", "ax", "ay", "az", "context",
                  "category", "group")
 SEGMENT_COLUMNS = ("start", "end", "context", "category")
 
 
-def write_raw_csv(scn, path, chunk=20000):
-    """The project's raw CSV: header t,ax,ay,az,gx,gy,gz; t with 6 decimals (s), acceleration
-    with 4 decimals (g), rotation with 2 decimals (deg/s). Streams in chunks."""
-    row = "%.6f,%.4f,%.4f,%.4f,%.2f,%.2f,%.2f\n"
-    data_t, acc, gyr = scn.t, scn.acc, scn.gyro
-    with open(path, "w", newline="") as f:
-        f.write(RAW_HEADER + "\n")
-        for a in range(0, data_t.size, chunk):
-            b = min(data_t.size, a + chunk)
-            block = np.empty((b - a, 7))
-            block[:, 0] = data_t[a:b]
-            block[:, 1:4] = acc[a:b]
-            block[:, 4:7] = gyr[a:b]
-            f.write((row * (b - a)) % tuple(block.ravel().tolist()))
+def write_raw_csv(scn, path):
+    """The scenario as a raw recording CSV (recordings.recording.write_raw_csv): t with 6
+    decimals (s), acceleration 4 (g), rotation 2 (deg/s)."""
+    from jerklog.recordings.recording import Recording
+    from jerklog.recordings.recording import write_raw_csv as write
+    write(Recording(scn.name, scn.t, scn.acc, scn.gyro, scn.rate_hz, "scenario"), path)
 
 
 def write_truth_csv(scn, path):

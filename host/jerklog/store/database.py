@@ -168,6 +168,19 @@ class Store:
                               % (", ".join(names), ", ".join("?" * len(names))), params)
         return cur.rowcount == 1
 
+    def add_event_rows(self, rows):
+        """Insert many events at once, each a tuple (device_id, boot_id, seq, t_ms, time_ms,
+        then the event columns in EVENT_COLUMNS order); already stored ones are skipped."""
+        names = ["device_id", "boot_id", "seq", "t_ms", "time_ms"]
+        names += [c.name for c in EVENT_COLUMNS]
+        self.db.executemany("INSERT OR IGNORE INTO events (%s) VALUES (%s)"
+                            % (", ".join(names), ", ".join("?" * len(names))), rows)
+
+    def add_heartbeat_rows(self, rows):
+        """Insert many heartbeats at once, as add_heartbeat's arguments in order."""
+        self.db.executemany("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            rows)
+
     def add_heartbeat(self, device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
                       events):
         self.db.execute("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,6 +203,10 @@ class Store:
 
     def commit(self):
         self.db.commit()
+
+    def transaction(self):
+        """`with store.transaction():` commits once at the end, rolls back on an error."""
+        return self.db
 
     # -- queries ------------------------------------------------------------------------
     def events(self, from_ms=None, to_ms=None):
@@ -260,6 +277,9 @@ class Store:
 
     def count_events(self):
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def count_heartbeats(self):
+        return self.db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]
 
     # -- notes (annotations) ------------------------------------------------------------
     NOTE_FIELDS = ("time_ms", "kind", "name", "dose", "text", "device_id")

@@ -14,8 +14,8 @@ timefmt.parse_time (ISO 8601; without an offset it is local time, or the zone gi
 import numbers
 
 from jerklog import JerklogError
-from jerklog.store.database import NOTE_KINDS as KINDS  # one list, the same as the table's CHECK
 from jerklog.localtime import format_ms, parse_time
+from jerklog.store.database import NOTE_KINDS as KINDS  # one list, the same as the table's CHECK
 
 MAX_TEXT = 2000
 

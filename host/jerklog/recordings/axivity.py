@@ -1,17 +1,5 @@
-"""Readers for real accelerometer recordings made by other people's devices.
-
-Two sources are supported:
-
-* Axivity AX3 / AX6 ``.cwa`` files (the OpenMovement "continuous wave accelerometry"
-  format), decoded by :func:`load_cwa`.
-* The Daphnet Freezing-of-Gait CSV export (as shipped in the ``aeon`` package), one
-  :class:`Recording` per body location, decoded by :func:`load_daphnet`.
-
-:func:`real_recordings` collects everything it finds in a directory, and
-:func:`write_raw_csv` writes any :class:`Recording` in the project's raw recording CSV
-contract (``t,ax,ay,az`` plus ``gx,gy,gz`` when a gyroscope exists).
-
-Only numpy and the standard library are used.
+"""Axivity AX3 / AX6 ``.cwa`` files (OpenMovement's continuous wave accelerometry format),
+read into a Recording by load_cwa.
 
 CWA format summary (all little-endian, structures tightly packed; see OpenMovement
 ``Docs/ax3/cwa.h``):
@@ -37,103 +25,12 @@ CWA format summary (all little-endian, structures tightly packed; see OpenMoveme
   ``(fraction16 * int(rate)) >> 16`` samples for old readers; this is added back, and the
   block's reference time becomes ``timestamp + fraction16 / 65536``.
 """
-
-from __future__ import annotations
-
-import csv
 import os
-import re
 import urllib.parse
-from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
-__all__ = [
-    "Recording",
-    "load_cwa",
-    "load_daphnet",
-    "real_recordings",
-    "write_raw_csv",
-    "DAPHNET_LOCATIONS",
-    "RealDataError",
-]
-
-
-@dataclass(eq=False)
-class Recording:
-    """One tri-axial recording.
-
-    name      short identifier (file stem, plus ``_<location>`` for Daphnet)
-    t         float64 (N,), seconds from the first sample, strictly increasing
-    acc       float64 (N, 3), acceleration in g
-    gyro      float64 (N, 3) in deg/s, or None when the device has no gyroscope
-    rate_hz   nominal sample rate (the configured one, not the measured one)
-    source    path of the file it came from
-    location  'wrist', 'ankle', 'thigh', 'trunk', ... or 'unknown'
-    bad_blocks   number of CWA blocks skipped (0 for other formats)
-    start_epoch  absolute time of the first sample, seconds since 1970 as recorded by the
-                 device clock (CWA: the logger's local time read as UTC), or None
-    info      format-specific details (device, ranges, block counts, measured rate, ...)
-    """
-
-    name: str
-    t: np.ndarray
-    acc: np.ndarray
-    gyro: Optional[np.ndarray]
-    rate_hz: float
-    source: str
-    location: str = "unknown"
-    bad_blocks: int = 0
-    start_epoch: Optional[float] = None
-    info: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        self.t = np.ascontiguousarray(self.t, dtype=np.float64)
-        self.acc = np.ascontiguousarray(self.acc, dtype=np.float64)
-        if self.t.ndim != 1:
-            raise ValueError(f"{self.name}: t must be 1-D, got shape {self.t.shape}")
-        n = self.t.shape[0]
-        if self.acc.shape != (n, 3):
-            raise ValueError(f"{self.name}: acc must have shape ({n}, 3), got {self.acc.shape}")
-        if self.gyro is not None:
-            self.gyro = np.ascontiguousarray(self.gyro, dtype=np.float64)
-            if self.gyro.shape != (n, 3):
-                raise ValueError(
-                    f"{self.name}: gyro must have shape ({n}, 3), got {self.gyro.shape}")
-        self.rate_hz = float(self.rate_hz)
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.t.shape[0])
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.t[-1] - self.t[0]) if self.t.size else 0.0
-
-    def __repr__(self):
-        g = "gyro" if self.gyro is not None else "no gyro"
-        return (f"Recording({self.name!r}, {self.n_samples} samples, {self.duration_s:.1f} s, "
-                f"{self.rate_hz:g} Hz, {g}, location={self.location!r})")
-
-
-try:  # let the CLI report these like its other user-facing errors
-    from jerklog import JerklogError as _Base
-except ImportError:  # pragma: no cover - package without the common error class
-    _Base = Exception
-
-
-class RealDataError(_Base, ValueError):
-    """A recording file that cannot be read; the message starts with the file's path."""
-
-
-def _err(path, what):
-    return RealDataError(f"{os.fspath(path)}: {what}")
-
-
-# ---------------------------------------------------------------------------------------
-# Axivity CWA
-# ---------------------------------------------------------------------------------------
+from jerklog.recordings.recording import Recording, days_from_civil, file_error
 
 CWA_HEADER_SIZE = 1024
 CWA_BLOCK_SIZE = 512
@@ -159,20 +56,10 @@ _CWA_BLOCK = np.dtype([
 ])
 assert _CWA_BLOCK.itemsize == CWA_BLOCK_SIZE
 
-_BODY_WORDS = [
-    ("wrist", "wrist"), ("ankle", "ankle"), ("thigh", "thigh"), ("trunk", "trunk"),
-    ("chest", "trunk"), ("sternum", "trunk"), ("back", "trunk"), ("lumbar", "trunk"),
-    ("waist", "trunk"), ("hip", "trunk"),
-]
-
-
 def _body_location(text):
-    """Canonical location from free text such as 'right wrist' ('unknown' if none)."""
-    words = re.findall(r"[a-z]+", (text or "").lower())
-    for word, loc in _BODY_WORDS:
-        if word in words:
-            return loc
-    return "unknown"
+    """The board's region name for a logger's free-text location ('unknown' if none)."""
+    from jerklog import regions
+    return regions.parse(text, default="unknown")
 
 
 def _cwa_metadata(raw):
@@ -183,17 +70,6 @@ def _cwa_metadata(raw):
     except ValueError:
         return {}
     return dict(pairs)
-
-
-def _days_from_civil(y, m, d):
-    """Days since 1970-01-01 of proleptic Gregorian dates (vectorised, H. Hinnant)."""
-    y = y - (m <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    mp = (m + 9) % 12
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 def _cwa_time(packed):
@@ -210,7 +86,7 @@ def _cwa_time(packed):
     mdays = mdays + ((month == 2) & leap)
     valid = ((packed != 0) & (packed != 0xFFFFFFFF) & (month >= 1) & (month <= 12)
              & (day >= 1) & (day <= mdays) & (hour < 24) & (minute < 60) & (second < 60))
-    days = _days_from_civil(year, np.clip(month, 1, 12), day)
+    days = days_from_civil(year, np.clip(month, 1, 12), day)
     return days * 86400 + hour * 3600 + minute * 60 + second, valid
 
 
@@ -305,22 +181,22 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
 
     if len(buf) < CWA_HEADER_SIZE:
         if len(buf) >= 2 and buf[:2] != b"MD":
-            raise _err(path, f"not a CWA file: wrong magic {buf[:2]!r} (expected b'MD')")
-        raise _err(path, f"truncated CWA file: {len(buf)} bytes, the header alone needs "
+            raise file_error(path, f"not a CWA file: wrong magic {buf[:2]!r} (expected b'MD')")
+        raise file_error(path, f"truncated CWA file: {len(buf)} bytes, the header alone needs "
                          f"{CWA_HEADER_SIZE}")
     if buf[:2] != b"MD":
-        raise _err(path, f"not a CWA file: wrong magic {buf[:2]!r} (expected b'MD')")
+        raise file_error(path, f"not a CWA file: wrong magic {buf[:2]!r} (expected b'MD')")
     header_len = int.from_bytes(buf[2:4], "little")
     if header_len + 4 != CWA_HEADER_SIZE:
-        raise _err(path, f"unexpected CWA header length {header_len} (expected 1020)")
+        raise file_error(path, f"unexpected CWA header length {header_len} (expected 1020)")
 
     tail = (len(buf) - CWA_HEADER_SIZE) % CWA_BLOCK_SIZE
     if tail and not allow_truncated:
-        raise _err(path, f"truncated CWA file: {len(buf)} bytes leave a partial data block "
+        raise file_error(path, f"truncated CWA file: {len(buf)} bytes leave a partial data block "
                          f"of {tail} bytes (blocks are {CWA_BLOCK_SIZE} bytes)")
     n_blocks = (len(buf) - CWA_HEADER_SIZE) // CWA_BLOCK_SIZE
     if n_blocks == 0:
-        raise _err(path, "truncated CWA file: header only, no data blocks")
+        raise file_error(path, "truncated CWA file: header only, no data blocks")
 
     # --- header
     hw = buf[4]
@@ -355,7 +231,7 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
     ok = reject(blocks["length"] == CWA_BLOCK_SIZE - 4, "length", ok)
     ok = reject(checksum_ok, "checksum", ok)
     if not ok.any():
-        raise _err(path, f"no valid CWA data blocks among {n_blocks} "
+        raise file_error(path, f"no valid CWA data blocks among {n_blocks} "
                          f"(rejected: {reasons})")
 
     first = int(np.flatnonzero(ok)[0])
@@ -364,13 +240,13 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
     channels = axes_bps >> 4
     bps = axes_bps & 0x0F
     if rate_code == 0:
-        raise _err(path, "unsupported very old CWA data format (rate code 0)")
+        raise file_error(path, "unsupported very old CWA data format (rate code 0)")
     if bps == 0 and channels == 3:
         bytes_per_sample = 4
     elif bps == 2 and channels in (3, 6, 9):
         bytes_per_sample = 2 * channels
     else:
-        raise _err(path, f"unsupported CWA sample format numAxesBPS=0x{axes_bps:02x}")
+        raise file_error(path, f"unsupported CWA sample format numAxesBPS=0x{axes_bps:02x}")
     per_block = 480 // bytes_per_sample
     rate = _rate_from_code(rate_code)
 
@@ -383,7 +259,7 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
     empty = ok & (blocks["sample_count"] == 0)
     ok &= ~empty
     if not ok.any():
-        raise _err(path, f"no CWA data blocks with samples among {n_blocks} "
+        raise file_error(path, f"no CWA data blocks with samples among {n_blocks} "
                          f"(rejected: {reasons})")
 
     idx = np.flatnonzero(ok)
@@ -504,177 +380,3 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
         t=t, acc=acc, gyro=gyro, rate_hz=rate, source=path,
         location=_body_location(body), bad_blocks=bad_blocks, start_epoch=start, info=info,
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Daphnet
-# ---------------------------------------------------------------------------------------
-
-DAPHNET_RATE_HZ = 64.0
-DAPHNET_AXES = ("horiz_fwd", "vert", "horiz_lateral")
-#: location -> column prefix in the file ("leg" is the thigh sensor)
-DAPHNET_LOCATIONS = {"ankle": "ankle", "thigh": "leg", "trunk": "trunk"}
-
-
-def _parse_clock(text):
-    """'1970-01-01 00:04:40.015' or a plain number of milliseconds -> seconds."""
-    text = text.strip()
-    try:
-        return float(text) / 1000.0
-    except ValueError:
-        pass
-    date, _, clock = text.partition(" ")
-    if not clock:
-        date, _, clock = text.partition("T")
-    y, mo, d = (int(p) for p in date.split("-"))
-    hh, mm, ss = clock.split(":")
-    days = int(_days_from_civil(np.int64(y), np.int64(mo), np.int64(d)))
-    return days * 86400.0 + int(hh) * 3600.0 + int(mm) * 60.0 + float(ss)
-
-
-def _read_daphnet(path):
-    path = os.fspath(path)
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise _err(path, "empty file, expected a Daphnet CSV with a header row")
-    header = [h.strip() for h in rows[0]]
-    col = {h: i for i, h in enumerate(header)}
-    needed = ["timestamp"] + [f"{p}_{a}" for p in DAPHNET_LOCATIONS.values()
-                              for a in DAPHNET_AXES]
-    missing = [c for c in needed if c not in col]
-    if missing:
-        raise _err(path, f"missing column(s) {', '.join(missing)} in Daphnet CSV "
-                         f"(header: {','.join(header)})")
-    body = [r for r in rows[1:] if r and any(c.strip() for c in r)]
-    if not body:
-        raise _err(path, "no data rows")
-    t = np.empty(len(body))
-    vals = np.empty((len(body), len(needed) - 1))
-    label = np.zeros(len(body), dtype=np.int64)
-    has_label = "is_anomaly" in col
-    for i, r in enumerate(body):
-        lineno = i + 2
-        if len(r) < len(header):
-            raise _err(path, f"line {lineno}: {len(r)} fields, expected {len(header)}")
-        try:
-            t[i] = _parse_clock(r[col["timestamp"]])
-            for j, name in enumerate(needed[1:]):
-                vals[i, j] = float(r[col[name]])
-            if has_label:
-                label[i] = int(float(r[col["is_anomaly"]]))
-        except ValueError as exc:
-            raise _err(path, f"line {lineno}: cannot parse ({exc})") from None
-    if not np.all(np.isfinite(vals)):
-        raise _err(path, "non-finite acceleration values")
-    if np.any(np.diff(t) <= 0):
-        k = int(np.flatnonzero(np.diff(t) <= 0)[0])
-        raise _err(path, f"timestamp not increasing at line {k + 3}")
-    return t, vals, label, needed[1:]
-
-
-def load_daphnet(path, location) -> Recording:
-    """One body location of a Daphnet Freezing-of-Gait CSV as a Recording.
-
-    ``location`` is 'ankle', 'thigh' (the file's ``leg_*`` columns; 'leg' is accepted as an
-    alias) or 'trunk'.
-
-    Axis order of ``acc`` is the file's: column 0 = ``<loc>_horiz_fwd`` (horizontal
-    forward), column 1 = ``<loc>_vert`` (vertical), column 2 = ``<loc>_horiz_lateral``
-    (horizontal lateral). Values are converted from milli-g to g (divided by 1000).
-
-    Time: ``timestamp`` is a clock since the start of the session (written as a 1970
-    date-time, resolution 1 ms; a plain number is read as milliseconds). The stored
-    values are the 64 Hz grid truncated to whole ms, so steps alternate 15/16 ms; when
-    every timestamp is within 1.5 ms of ``t0 + i/64`` the exact grid ``i/64`` is used,
-    otherwise the file's own times (relative to the first sample). ``info`` holds the
-    session offset of the first sample (``t0_session_s``) and the freezing label
-    (``is_anomaly``).
-    """
-    path = os.fspath(path)
-    loc = "thigh" if location == "leg" else location
-    if loc not in DAPHNET_LOCATIONS:
-        raise _err(path, f"unknown Daphnet location {location!r} "
-                         f"(expected one of {sorted(DAPHNET_LOCATIONS)})")
-    return _daphnet_recordings(path, [loc])[0]
-
-
-def _daphnet_recordings(path, locations):
-    t_file, vals, label, names = _read_daphnet(path)
-    rel = t_file - t_file[0]
-    grid = np.arange(rel.size) / DAPHNET_RATE_HZ
-    regular = bool(np.max(np.abs(rel - grid)) < 1.5e-3)
-    t = grid if regular else rel
-    stem = os.path.splitext(os.path.basename(path))[0]
-    out = []
-    for loc in locations:
-        prefix = DAPHNET_LOCATIONS[loc]
-        cols = [names.index(f"{prefix}_{a}") for a in DAPHNET_AXES]
-        out.append(Recording(
-            name=f"{stem}_{loc}", t=t.copy(), acc=vals[:, cols] / 1000.0, gyro=None,
-            rate_hz=DAPHNET_RATE_HZ, source=path, location=loc,
-            info={"format": "daphnet", "axes": [f"{prefix}_{a}" for a in DAPHNET_AXES],
-                  "t0_session_s": float(t_file[0]), "regular_grid": regular,
-                  "is_anomaly": label.copy()},
-        ))
-    return out
-
-
-def _is_daphnet_csv(path):
-    try:
-        with open(path, newline="") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError):
-        return False
-    cols = {c.strip() for c in first.split(",")}
-    return "timestamp" in cols and "ankle_vert" in cols and "trunk_vert" in cols
-
-
-# ---------------------------------------------------------------------------------------
-# Collection and export
-# ---------------------------------------------------------------------------------------
-
-def real_recordings(data_dir) -> list:
-    """Every recording found (recursively) under ``data_dir``, sorted by file path.
-
-    ``*.cwa`` files give one Recording each; Daphnet CSVs (recognised by their header)
-    give three, in the order ankle, thigh, trunk. Other files are ignored; a matching
-    file that fails to decode raises its ValueError.
-    """
-    data_dir = os.fspath(data_dir)
-    if not os.path.isdir(data_dir):
-        raise _err(data_dir, "not a directory")
-    found = []
-    for root, dirs, files in os.walk(data_dir):
-        dirs.sort()
-        for fn in sorted(files):
-            found.append(os.path.join(root, fn))
-    out = []
-    for p in sorted(found):
-        low = p.lower()
-        if low.endswith(".cwa"):
-            out.append(load_cwa(p))
-        elif low.endswith(".csv") and _is_daphnet_csv(p):
-            out.extend(_daphnet_recordings(p, list(DAPHNET_LOCATIONS)))
-    return out
-
-
-def write_raw_csv(rec: Recording, path) -> None:
-    """Write ``rec`` in the raw recording CSV contract.
-
-    Header ``t,ax,ay,az`` (plus ``,gx,gy,gz`` when ``rec.gyro`` is not None); t in seconds
-    with 6 decimals, acceleration in g with 4 decimals, rotation in deg/s with 2 decimals.
-    """
-    path = os.fspath(path)
-    cols = [rec.t[:, None], rec.acc]
-    fmt = ["%.6f", "%.4f", "%.4f", "%.4f"]
-    header = "t,ax,ay,az"
-    if rec.gyro is not None:
-        cols.append(rec.gyro)
-        fmt += ["%.2f", "%.2f", "%.2f"]
-        header += ",gx,gy,gz"
-    table = np.hstack(cols)
-    if not np.all(np.isfinite(table)):
-        raise ValueError(f"{rec.name}: non-finite values cannot be written to {path}")
-    with open(path, "w", newline="\n") as fh:
-        np.savetxt(fh, table, fmt=fmt, delimiter=",", header=header, comments="")
