@@ -63,7 +63,7 @@ def expected_tokens(store):
         "-> %.1f/h after" % m["after_per_hour"],
         "%d trigger marks (1 button, 1 noted)" % S["triggers"]["marks"], "loud door bang",
         "coffee, 2 cups", "Recorded %d%% of the period" % round(Q["pct"]),
-        "battery: unknown", "at rest %d" % S["contexts"]["rest"],
+        "at rest %d" % S["contexts"]["rest"],
         "time zone Europe/Berlin", NOT_A_DIAGNOSIS,
     ]
 

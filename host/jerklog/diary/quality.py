@@ -23,7 +23,8 @@ def gaps(diary, site=None):
 
 
 def quality(diary):
-    """Recorded hours, gaps, dropped samples, missing events, clocks, battery."""
+    """Recorded hours, gaps, dropped samples, missing events, clocks. (Battery is not here: no
+    board reports it yet.)"""
     if ("quality",) not in diary._memo:
         diary._memo[("quality",)] = diary._quality()
     return dict(diary._memo[("quality",)])
@@ -32,7 +33,7 @@ def quality(diary):
 def _quality(diary):
     w = diary._min_w
     out = dict(period_hours=diary.period_hours, hours=diary.recorded_hours(),
-               battery="unknown", regions=[])
+               regions=[])
     out["pct"] = 100.0 * out["hours"] / out["period_hours"] if out["period_hours"] else None
     g = diary.gaps()
     out["gaps"] = len(g)
@@ -54,7 +55,7 @@ def _quality(diary):
             gaps=len(sg), gap_hours=sum(b - a for a, b in sg) / HOUR_MS,
             dropped=int(d), samples=int(sm),
             dropped_pct=100.0 * d / (d + sm) if d + sm else None,
-            events_missing=int(mi), battery="unknown"))
+            events_missing=int(mi)))
     out["dropped"] = int(tot_d)
     out["samples"] = int(tot_s)
     out["dropped_pct"] = 100.0 * tot_d / (tot_d + tot_s) if tot_d + tot_s else None
@@ -96,4 +97,4 @@ def quality_by_day(diary):
     if P.empty:
         return P
     return P[["date", "region", "devices", "hours", "samples", "dropped_samples",
-              "dropped_pct", "events_missing"]].assign(battery="unknown")
+              "dropped_pct", "events_missing"]]

@@ -91,7 +91,7 @@ SUMMARY_COLUMNS = (
     "day", "night", "rest", "active", "asleep", "sleep_onset", "after_waking",
     "unknown_context", "negative", "triggers", "peak_g_median", "peak_g_max",
     "peak_dps_median", "duration_ms_median", "samples", "dropped_samples", "dropped_pct",
-    "events_missing", "battery", "medication")
+    "events_missing", "medication")
 
 
 def summary_table(diary):
@@ -133,7 +133,7 @@ def summary_table(diary):
                    peak_g_max=g["peak_g"].max() if len(g) else None,
                    peak_dps_median=g["peak_dps"].median() if len(g) else None,
                    duration_ms_median=g["duration_ms"].median() if len(g) else None,
-                   battery="unknown", medication=r.medication)
+                   medication=r.medication)
         reg = regions.get(r.date)
         if reg is not None:
             row["samples"] = int(reg["samples"].sum())
@@ -147,7 +147,7 @@ def summary_table(diary):
                 x = dict(x, day_start=r.day_start, utc_offset=r.utc_offset,
                          time_zone=row["time_zone"], sleep_onset=x.pop("sleep onset"),
                          after_waking=x.pop("after waking"), unknown_context=x.pop("unknown"),
-                         series="", triggers="", battery="unknown", medication="")
+                         series="", triggers="", medication="")
                 rows.append(x)
     return rows
 

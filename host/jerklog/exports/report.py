@@ -1,4 +1,4 @@
-"""The doctor's report: one page that answers the questions of docs/CLINICAL (where, how often,
+"""The doctor's report: one page that answers the clinical questions (where, how often,
 pattern, when, triggered, how strong, medication, data quality), plots, and the event list
 behind them. PDF (matplotlib PdfPages) or self-contained HTML (plots inline as base64 PNG),
 chosen by the output file's extension.
@@ -20,6 +20,7 @@ import numpy as np
 from jerklog import JerklogError, __version__
 from jerklog.diary import Diary
 from jerklog.diary.config import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN
+from jerklog.extras import require
 from jerklog.files import atomic_output
 from jerklog.localtime import format_iso
 from jerklog.store.notes import describe
@@ -230,14 +231,13 @@ def first_page(diary, name=None, dob=None, summary=None):
     if Q.get("log_dropped"):
         dq.append("%d events lost because a board's on-board log was full (devices %s)" % (
             Q["log_dropped"], ", ".join(str(d) for d in Q["log_dropped_devices"])))
-    dq.append("battery: unknown (not reported by the boards yet)")
     rows.append(("Data quality", "; ".join(dq) + "."))
     return header, rows
 
 
 # -- plots ------------------------------------------------------------------------------------
 def _mpl():
-    import matplotlib
+    matplotlib = require("matplotlib", "report", "the report")
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 7,
@@ -572,9 +572,9 @@ def _notes_lines(diary):
     Q = diary.quality()
     lines += ["", "Data quality per region"]
     lines += _table_lines(("region", "hours", "% of period", "gaps", "gap h", "dropped %",
-                           "events missing", "battery"), [
+                           "events missing"), [
         (r["region"], num(r["hours"], 1), num(r["pct"], 1), r["gaps"], num(r["gap_hours"], 1),
-         num(r["dropped_pct"], 4), r["events_missing"], r["battery"]) for r in Q["regions"]])
+         num(r["dropped_pct"], 4), r["events_missing"]) for r in Q["regions"]])
     D = diary.per_day()
     lines += ["", "Per day (local dates; UTC offset of the day)"]
     lines += _table_lines(("date", "offset", "hours", "jerks", "/h", "day", "night", "gen",
@@ -684,9 +684,9 @@ def _write_html(diary, out_path, header, rows, max_events):
     Q = diary.quality()
     parts.append("<h2>Data quality per region</h2>")
     parts.append(_html_table(("region", "hours", "% of period", "gaps", "gap hours",
-                              "dropped %", "events missing", "battery"), [
+                              "dropped %", "events missing"), [
         (r["region"], num(r["hours"], 1), num(r["pct"], 1), r["gaps"], num(r["gap_hours"], 1),
-         num(r["dropped_pct"], 4), r["events_missing"], r["battery"]) for r in Q["regions"]]))
+         num(r["dropped_pct"], 4), r["events_missing"]) for r in Q["regions"]]))
     D = diary.per_day()
     parts.append("<h2>Per day</h2>")
     if len(D):
