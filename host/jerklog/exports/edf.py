@@ -23,6 +23,7 @@ import numpy as np
 
 from jerklog import JerklogError, __version__
 from jerklog.diary import Diary
+from jerklog.extras import require
 from jerklog.files import atomic_output
 from jerklog.localtime import Zones, offset_text
 from jerklog.store.notes import describe
@@ -81,7 +82,7 @@ def write_edf(store, out_path, from_ms=None, to_ms=None, tz=None, start_ms=None,
               dob=None, config=None, diary=None):
     """Write EDF+ annotations atomically (file private). Returns a dict: annotations written,
     start_ms, skipped (before start_ms), start_local (header time), zone."""
-    import pyedflib
+    pyedflib = require("pyedflib", "edf", "EDF+ export")
 
     d = diary or Diary(store, from_ms, to_ms, tz, config)
     zones = Zones(d.zones)

@@ -1,0 +1,13 @@
+"""The optional parts of jerklog (pyproject's extras): a clear line when one is missing."""
+import importlib
+
+from jerklog import JerklogError
+
+
+def require(module, extra, what):
+    """Import `module` for `what` ("the report"); a JerklogError naming the extra if absent."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise JerklogError("%s needs %s, which is not installed: pip install 'jerklog[%s]'"
+                           % (what, module.split(".")[0], extra)) from None
