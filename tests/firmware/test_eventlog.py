@@ -1,4 +1,4 @@
-"""Tests for firmware/eventlog.py, the on-board event log.
+"""Tests for jerklog_firmware/eventlog.py, the on-board event log.
 
 The main proof runs under the real MicroPython unix port (``micropython -X heapsize=192k``):
 the log lives on ``os.VfsLfs2`` over a RAM block device that loses power at a chosen write
@@ -18,27 +18,22 @@ import shutil
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from jerklog.sim.device import find_micropython
-
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-sys.path.insert(0, str(FIRMWARE))
-
-import eventlog  # noqa: E402
-import protocol  # noqa: E402
+from jerklog.firmware import FIRMWARE_DIR
+from jerklog.sim.device import find_micropython, micropython_env
+from jerklog_firmware import eventlog, protocol
 
 HEAP = "192k"
 
 
 def start_micropython(tmp_path, name, source, *args, heap=HEAP):
-    """Start `source` under MicroPython with firmware/ importable; return the Popen."""
+    """Start `source` under MicroPython with jerklog_firmware importable; return the Popen."""
     exe = find_micropython()  # the project's lookup; a clear error if it is missing
     script = tmp_path / name
     script.write_text(source)
-    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+    env = micropython_env()
     return subprocess.Popen([exe, "-X", "heapsize=" + heap, str(script)] + [str(a) for a in args],
                             cwd=str(tmp_path), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -417,7 +412,7 @@ POWER_CUT_SCRIPT = r'''
 # max_bytes steps seed cuts ack_percent
 import os, sys, struct, gc
 from array import array
-import eventlog, protocol
+from jerklog_firmware import eventlog, protocol
 
 EIO = 5
 
@@ -840,7 +835,7 @@ def test_power_cut_coverage_figures(power_cut_runs):
 
 ALLOC_SCRIPT = r'''
 import micropython, struct, gc, os, sys
-import eventlog, protocol
+from jerklog_firmware import eventlog, protocol
 
 
 class RAM:
@@ -911,7 +906,7 @@ COST_SCRIPT = r'''
 # Wear, time and capacity of the log on littlefs with 4 KB blocks. argv: partition bytes,
 # max_bytes. The flash is RAM that counts what littlefs programs, erases and reads.
 import os, sys, struct, time, gc
-import eventlog, protocol
+from jerklog_firmware import eventlog, protocol
 
 
 class Flash:
@@ -1043,7 +1038,7 @@ def test_cost_on_littlefs(tmp_path):
 
 SAME_SCRIPT = r'''
 import struct, sys
-import eventlog, protocol
+from jerklog_firmware import eventlog, protocol
 
 
 def ev(boot, seq):
@@ -1071,7 +1066,7 @@ log.close()
 
 def test_micropython_and_cpython_agree(tmp_path):
     mp = finish(start_micropython(tmp_path, "same.py", SAME_SCRIPT, tmp_path / "mp"))
-    env = dict(os.environ, PYTHONPATH=str(FIRMWARE))
+    env = dict(os.environ, PYTHONPATH=FIRMWARE_DIR)
     cp = subprocess.run([sys.executable, str(tmp_path / "same.py"), str(tmp_path / "cp")],
                         capture_output=True, text=True, env=env, timeout=60)
     assert cp.returncode == 0, cp.stderr

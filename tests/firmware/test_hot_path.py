@@ -7,12 +7,14 @@ import os
 from jerklog.boards.decoder import FrameDecoder
 from jerklog.events import from_wire
 
-from conftest import run_micropython
+from conftest import boot_fake_board, run_micropython
+from jerklog.firmware import FIRMWARE_DIR
 
 HOT_PATH = """
 import micropython, os
 from array import array
-import app, boards, detector, eventlog, fake_clock, fake_imu, protocol
+import fake_clock, fake_imu
+from jerklog_firmware import app, boards, detector, eventlog, protocol
 
 bus = fake_imu.FakeI2C(0)
 chip = bus.attach(fake_imu.FakeLSM6DS3TRC())
@@ -70,13 +72,7 @@ def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path):
 
 
 def test_a_button_press_is_a_trigger_mark_the_host_stores():
-    import sys
-    from jerklog.firmware import FIRMWARE_DIR
-    sys.path.insert(0, FIRMWARE_DIR)
-    try:
-        from jerklog_firmware import app, protocol
-    finally:
-        sys.path.remove(FIRMWARE_DIR)
+    from jerklog_firmware import app, protocol
 
     class Board:
         rate_hz, has_gyro, dropped, name, sensor = 208, True, 0, "test", "none"
@@ -92,79 +88,15 @@ def test_a_button_press_is_a_trigger_mark_the_host_stores():
     assert row["kind"] == "trigger" and row["confidence"] == 1.0
 
 
-MAIN_BOARD = """
-import sys, json
-import fake_imu
-
-class Stop(Exception):
-    pass
-
-class FakeMachine:
-    bus = fake_imu.FakeI2C(0)
-    chip = bus.attach(fake_imu.FakeLSM6DSOX())
-    feeds = 0
-    pressed = 0
-
-    class Pin:
-        OUT = 1
-        IN = 0
-        PULL_UP = 2
-        def __init__(self, pin, mode=0, pull=None, value=None):
-            self.pin = pin
-            self._v = 0 if value is None else value
-        def value(self, v=None):
-            if v is None:  # the button: pressed (0, pull-up) on loops 30-34
-                return 0 if 30 <= FakeMachine.feeds < 35 else 1
-            self._v = v
-
-    @staticmethod
-    def I2C(bus_id, scl=None, sda=None, freq=None):
-        return FakeMachine.bus
-
-    class WDT:
-        def __init__(self, timeout=0):
-            pass
-        def feed(self):
-            FakeMachine.feeds += 1
-            k = 0
-            while k < 16:  # the sensor keeps producing: 16 samples per loop
-                FakeMachine.chip.push(2049, 0, 0, 0, 0, 0)
-                k += 1
-            if FakeMachine.feeds >= 100:
-                raise Stop()
-
-    @staticmethod
-    def unique_id():
-        return b"\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08"
-
-    @staticmethod
-    def reset():
-        raise Stop()
-
-sys.modules["machine"] = FakeMachine
-with open("config.json", "w") as f:
-    json.dump({"board": "pico_lsm6dsox", "region": "left_wrist"}, f)
-import config
-config.PATH = "config.json"
-import main
-main.LOG_DIR = "log"
-try:
-    main.main_board()
-except Stop:
-    pass
-print(FakeMachine.feeds)
-"""
-
-
 def test_main_board_runs_the_loop_on_a_fake_machine(tmp_path):
-    """main_board() on a Pico with an LSM6DSOX breakout, with a fake `machine` (I2C on the
-    register-level fake chip, Pin, WDT):
-    it reads the config, says hello with its region, runs the loop (fed watchdog), and a
-    button press goes out as a trigger mark."""
-    out = run_micropython(MAIN_BOARD, cwd=str(tmp_path), stdin=b"")
-    records = FrameDecoder().feed(out)
-    text = out.split(b"\\x00")[-1].decode(errors="replace").strip()
-    assert text.endswith("100")  # the loop ran until the test's watchdog stopped it
+    """The boot file starts main_board() on a Pico with an LSM6DSOX breakout, with a fake
+    `machine` (I2C on the register-level fake chip, Pin, WDT): it reads the config, says
+    hello with its region, runs the loop (fed watchdog), and a button press goes out as a
+    trigger mark."""
+    (tmp_path / "config.json").write_text('{"board": "pico_lsm6dsox", "region": "left_wrist"}')
+    records, module, feeds = boot_fake_board(FIRMWARE_DIR, tmp_path)
+    assert module.endswith("jerklog_firmware/main.py")  # the repository's source
+    assert feeds == 100  # the loop ran until the test's watchdog stopped it
     kinds = [r["type"] for r in records]
     hello = records[kinds.index("hello")]
     assert hello["region"] == "left_wrist" and hello["sensor"] == "LSM6DSOX"

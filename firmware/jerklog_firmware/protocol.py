@@ -41,7 +41,6 @@ RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE:
                 COMMAND: "command", LOG_STATUS: "log_status", RAW: "raw"}
 
 HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
-HEADER_SIZE = const(13)
 
 # Event body. Times are the device's uptime clock in ms (u32, wraps after 49.7 days);
 # accelerations in mg, rotations in tenths of deg/s so everything stays an int.
@@ -54,7 +53,10 @@ HEADER_SIZE = const(13)
 #   context     u8   CONTEXT_* below
 #   posture     u8   POSTURE_* below
 #   confidence  u8   0..255 maps to 0..1
-#   activity_mg u16  background activity (RMS dynamic acceleration) before the event, mg
+#   activity_mg u16  background activity before the event, mg: the median of the 100 ms peaks
+#                    of dynamic acceleration over the detector's history (history_ms, 3 s),
+#                    as the root of the median squared peak; for tremor the running typical
+#                    100 ms peak
 EVENT_FMT = "<IHHHBbBBBH"
 EVENT_FIELDS = ("t_ms", "duration_ms", "peak_mg", "peak_ddps", "kind", "axis",
                 "context", "posture", "confidence", "activity_mg")
@@ -103,7 +105,22 @@ LOG_STATUS_FIELDS = ("reason", "records", "last_boot", "last_seq", "dropped", "p
 # ax, ay, az (mg), gx, gy, gz (0.1 deg/s) as int16 little-endian. Sample i is at
 # t_ms + i * period_us / 1000.
 RAW_FMT = "<IBH"
-RAW_SAMPLES = const(10)  # per frame: 13 + 7 + 120 bytes fits MAX_PAYLOAD
+RAW_SAMPLE_FMT = "<hhhhhh"
+RAW_SAMPLES = const(10)  # per frame: header, RAW_FMT and 10 samples (140 bytes) fit MAX_PAYLOAD
+
+# Sizes in bytes, derived once here from the formats (at import, never per record): the
+# header, each record's fixed body (a hello's strings and a raw record's samples follow
+# theirs), one raw sample.
+HEADER_SIZE = struct.calcsize(HEADER_FMT)            # 13
+EVENT_SIZE = struct.calcsize(EVENT_FMT)              # 17
+HEARTBEAT_SIZE = struct.calcsize(HEARTBEAT_FMT)      # 16
+HELLO_SIZE = struct.calcsize(HELLO_FMT)              # 12, then the strings
+GOODBYE_SIZE = struct.calcsize(GOODBYE_FMT)          # 17
+COMMAND_SIZE = struct.calcsize(COMMAND_FMT)          # 9
+LOG_STATUS_SIZE = struct.calcsize(LOG_STATUS_FMT)    # 29
+RAW_SIZE = struct.calcsize(RAW_FMT)                  # 7, then the samples
+RAW_SAMPLE_SIZE = struct.calcsize(RAW_SAMPLE_FMT)    # 12
+CRC_SIZE = const(2)                                  # crc16, little-endian, after the payload
 
 LOG_DUMPED = const(1)
 LOG_ACKED = const(2)
@@ -223,7 +240,7 @@ class FrameWriter:
         self.device_id = device_id
         self.boot_id = boot_id
         self.seq = 0
-        self._payload = bytearray(MAX_PAYLOAD + 2)
+        self._payload = bytearray(MAX_PAYLOAD + CRC_SIZE)
         # The last frame's payload is payload_buf[0:last_len]: what the on-board log keeps.
         self.payload_buf = self._payload
         self.last_len = 0
@@ -256,34 +273,34 @@ class FrameWriter:
                          min(duration_ms, 0xFFFF), min(peak_mg, 0xFFFF), min(peak_ddps, 0xFFFF),
                          kind, axis, context, posture, min(confidence, 255),
                          min(activity_mg, 0xFFFF))
-        self._send(struct.calcsize(EVENT_FMT))
+        self._send(EVENT_SIZE)
 
     def heartbeat(self, uptime_ms, samples, dropped, events):
         self._header(HEARTBEAT)
         struct.pack_into(HEARTBEAT_FMT, self._payload, HEADER_SIZE, uptime_ms & 0xFFFFFFFF,
                          samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF, events & 0xFFFFFFFF)
-        self._send(16)
+        self._send(HEARTBEAT_SIZE)
 
     def goodbye(self, reason, uptime_ms, samples, dropped, events):
         self._header(GOODBYE)
         struct.pack_into(GOODBYE_FMT, self._payload, HEADER_SIZE, reason,
                          uptime_ms & 0xFFFFFFFF, samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF,
                          events & 0xFFFFFFFF)
-        self._send(17)
+        self._send(GOODBYE_SIZE)
 
     def log_status(self, reason, records, last_boot, last_seq, dropped, pending, used_bytes,
                    capacity_bytes):
         self._header(LOG_STATUS)
         struct.pack_into(LOG_STATUS_FMT, self._payload, HEADER_SIZE, reason, records,
                          last_boot, last_seq, dropped, pending, used_bytes, capacity_bytes)
-        self._send(29)
+        self._send(LOG_STATUS_SIZE)
 
     def raw(self, t_ms, n, period_us, samples):
         """Send n raw samples from samples[0:6n] (array of ints), allocation-free."""
         self._header(RAW)
         p = self._payload
         struct.pack_into(RAW_FMT, p, HEADER_SIZE, t_ms & 0xFFFFFFFF, n, period_us)
-        o = HEADER_SIZE + 7
+        o = HEADER_SIZE + RAW_SIZE
         i = 0
         end = 6 * n
         while i < end:
@@ -292,7 +309,7 @@ class FrameWriter:
             p[o + 1] = (v >> 8) & 0xFF
             o += 2
             i += 1
-        self._send(7 + 2 * end)
+        self._send(RAW_SIZE + 2 * end)
 
     def replay(self, payload):
         """Send a stored payload (from the on-board log) as it was: its own header and seq."""
@@ -305,7 +322,7 @@ class FrameWriter:
         self._header(HELLO)
         p = self._payload
         struct.pack_into(HELLO_FMT, p, HEADER_SIZE, PROTOCOL_VERSION, rate_hz, flags, epoch_ms)
-        o = HEADER_SIZE + 12
+        o = HEADER_SIZE + HELLO_SIZE
         for s in (firmware, board, sensor, region):
             b = s.encode()
             if len(b) > 31:
@@ -326,10 +343,10 @@ def command_frame(command, argument=0, device_id=0, seq=0):
     a board's USB REPL and would stop main.py (and 0x04, Ctrl-D, a soft reset). Hex digits
     are never control characters. Host side; allocates.
     """
-    payload = bytearray(HEADER_SIZE + 9 + 2)
+    n = HEADER_SIZE + COMMAND_SIZE
+    payload = bytearray(n + CRC_SIZE)
     struct.pack_into(HEADER_FMT, payload, 0, COMMAND, device_id, 0, seq)
     struct.pack_into(COMMAND_FMT, payload, HEADER_SIZE, command, argument)
-    n = HEADER_SIZE + 9
     crc = crc16(payload, 0, n)
     payload[n] = crc & 0xFF
     payload[n + 1] = crc >> 8
@@ -343,7 +360,7 @@ def decode_command_line(line):
     if i < 0:
         return None
     text = line[i + 1:].strip()
-    if len(text) != 2 * (HEADER_SIZE + 9 + 2):
+    if len(text) != 2 * (HEADER_SIZE + COMMAND_SIZE + CRC_SIZE):
         return None
     try:
         import binascii
@@ -428,23 +445,23 @@ def parse_payload(payload):
     elif rtype == LOG_STATUS:
         fmt, names = LOG_STATUS_FMT, LOG_STATUS_FIELDS
     elif rtype == RAW:
-        if body_len < 7:
+        if body_len < RAW_SIZE:
             return None
         t_ms, n, period_us = struct.unpack_from(RAW_FMT, payload, HEADER_SIZE)
-        if body_len != 7 + 12 * n:
+        if body_len != RAW_SIZE + RAW_SAMPLE_SIZE * n:
             return None
         rec["t_ms"] = t_ms
         rec["n"] = n
         rec["period_us"] = period_us
-        rec["samples"] = payload[HEADER_SIZE + 7:]  # bytes: n x 6 int16 little-endian
+        rec["samples"] = payload[HEADER_SIZE + RAW_SIZE:]  # bytes: n x 6 int16 little-endian
         return rec
     elif rtype == HELLO:
-        if body_len < 12:
+        if body_len < HELLO_SIZE:
             return None
         values = struct.unpack_from(HELLO_FMT, payload, HEADER_SIZE)
         for name, value in zip(HELLO_FIELDS, values):
             rec[name] = value
-        strings = _unpack_strings(payload, HEADER_SIZE + 12, HELLO_STRINGS)
+        strings = _unpack_strings(payload, HEADER_SIZE + HELLO_SIZE, HELLO_STRINGS)
         if strings is None:
             return None
         rec.update(strings)
@@ -461,9 +478,9 @@ def parse_payload(payload):
 def decode_frame(chunk):
     """Decode one delimiter-free chunk into a record dict, or None if it is not a valid frame."""
     raw = cobs_decode(chunk)
-    if raw is None or len(raw) < HEADER_SIZE + 2:
+    if raw is None or len(raw) < HEADER_SIZE + CRC_SIZE:
         return None
-    n = len(raw) - 2
+    n = len(raw) - CRC_SIZE
     if crc16(raw, 0, n) != raw[n] | (raw[n + 1] << 8):
         return None
     return parse_payload(raw[:n])

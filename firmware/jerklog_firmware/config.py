@@ -11,12 +11,8 @@ writes atomically (temporary file, then os.rename). MicroPython and CPython.
 import json
 import os
 
-try:
-    from . import boards
-    from . import detector
-except (ImportError, KeyError):
-    import boards
-    import detector
+from . import boards
+from . import detector
 
 PATH = "/config.json"
 

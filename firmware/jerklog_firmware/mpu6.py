@@ -30,10 +30,7 @@ Register facts (MPU-6000/6050 Register Map rev 4.2; MPU-6886 datasheet):
 """
 
 
-try:
-    from . import imu_common
-except (ImportError, KeyError):
-    import imu_common
+from . import imu_common
 
 try:
     from micropython import const

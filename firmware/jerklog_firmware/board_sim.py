@@ -8,10 +8,7 @@ Used under the MicroPython unix port (and by host tests). Two inputs:
 Device time is the recording's own clock (ms since its first sample), so an event's time on
 the device equals its time in the file.
 """
-try:
-    from . import rawcsv
-except (ImportError, KeyError):
-    import rawcsv
+from . import rawcsv
 
 STREAM_MAGIC = b"JLSIM1"
 STREAM_HEADER = "<6sHB7x"   # magic, rate Hz, flags (bit 0: gyro)

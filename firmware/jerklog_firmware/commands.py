@@ -5,10 +5,7 @@ another device) is ignored: the board only does what the protocol defines.
 """
 import select
 
-try:
-    from . import protocol
-except (ImportError, KeyError):
-    import protocol
+from . import protocol
 
 
 LINE_MAX = 96  # a command line is 71 bytes; longer lines are noise

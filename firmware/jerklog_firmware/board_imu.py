@@ -21,15 +21,12 @@ holds it up to 2**31 ms (24.8 days). See docs/boards.md.
 
 
 def default_clock():
-    """MicroPython's ``time`` module (ticks_ms, ticks_diff), or a CPython stand-in."""
+    """MicroPython's ``time`` module (ticks_ms, ticks_diff, ticks_add). Elsewhere there is no
+    such clock: pass ``clock=`` (the tests' fakes: tests/firmware/fakes/fake_clock.py)."""
     import time
-    if hasattr(time, "ticks_ms"):
-        return time
-    try:
-        from . import fake_clock  # only off the board: fake_clock need not be deployed
-    except (ImportError, KeyError):
-        import fake_clock
-    return fake_clock.SystemClock()
+    if not hasattr(time, "ticks_ms"):
+        raise ValueError("ImuBoard: this Python's time module has no ticks_ms: pass clock=")
+    return time
 
 
 class ImuBoard:

@@ -1,15 +1,20 @@
 """The recording loop: board samples -> detector -> frames. Board-independent."""
+import struct
 from array import array
 
-try:
-    from . import protocol
-except (ImportError, KeyError):
-    import protocol
+from . import protocol
 
 FIRMWARE_VERSION = "0.1.0"
 HEARTBEAT_MS = 1000       # device time between heartbeats
 HELLO_EVERY = 30          # heartbeats between repeated hellos (a host may join late)
 BATCH = 32                # samples read from the board per call
+
+
+def new_boot_id():
+    """A random boot id for this boot: 30 bits (a small int on 31-bit boards), never 0."""
+    import os
+    b = os.urandom(4)
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | ((b[3] & 0x3F) << 24)) or 1
 
 
 class Recorder:
@@ -155,10 +160,7 @@ class Recorder:
                 after = (self.writer.device_id, boot_id, seq)
             for payload in self.log.records(after):
                 self.writer.replay(payload)
-                last_boot = payload[5] | (payload[6] << 8) | (payload[7] << 16) | \
-                    (payload[8] << 24)
-                last_seq = payload[9] | (payload[10] << 8) | (payload[11] << 16) | \
-                    (payload[12] << 24)
+                _, _, last_boot, last_seq = struct.unpack_from(protocol.HEADER_FMT, payload, 0)
                 sent += 1
         self.log_status(protocol.LOG_DUMPED, sent, last_boot, last_seq)
 

@@ -33,10 +33,7 @@ Register facts (LSM6DSOX and LSM6DS3TR-C datasheets, "Register description"):
 
 from array import array
 
-try:
-    from . import imu_common
-except (ImportError, KeyError):
-    import imu_common
+from . import imu_common
 
 try:
     from micropython import const

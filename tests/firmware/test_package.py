@@ -1,0 +1,50 @@
+"""The firmware is one package, jerklog_firmware, that runs as it is on the board and the host:
+its modules import each other relatively and only so (no shims for a flat layout), every
+module imports under MicroPython with a board-sized heap, and the protocol's sizes are derived
+from its formats once, at import."""
+import ast
+import os
+import struct
+
+from conftest import run_micropython
+from jerklog.firmware import PACKAGE_DIR
+from jerklog_firmware import eventlog, protocol
+
+MODULES = sorted(n[:-3] for n in os.listdir(PACKAGE_DIR) if n.endswith(".py"))
+
+
+def test_modules_import_each_other_relatively_and_only_so():
+    for name in MODULES:
+        path = os.path.join(PACKAGE_DIR, name + ".py")
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module.split(".")[0]]
+            else:
+                continue
+            assert not set(names) & (set(MODULES) | {"jerklog_firmware"}), (name, names)
+
+
+def test_every_module_imports_under_micropython():
+    out = run_micropython("import jerklog_firmware\n"
+                          + "".join("from jerklog_firmware import %s\n" % m
+                                    for m in MODULES if m != "__init__")
+                          + "print('ok')\n")
+    assert out.strip() == b"ok"
+
+
+def test_sizes_are_derived_from_the_formats():
+    sizes = {"HEADER": 13, "EVENT": 17, "HEARTBEAT": 16, "HELLO": 12, "GOODBYE": 17,
+             "COMMAND": 9, "LOG_STATUS": 29, "RAW": 7, "RAW_SAMPLE": 12}
+    for name, size in sizes.items():
+        assert getattr(protocol, name + "_SIZE") == struct.calcsize(
+            getattr(protocol, name + "_FMT")) == size, name
+    assert eventlog.STATE_SIZE == struct.calcsize(eventlog.STATE_FMT) + protocol.CRC_SIZE == 18
+    assert eventlog.MIN_PAYLOAD == protocol.HEADER_SIZE
+    out = run_micropython("from jerklog_firmware import protocol, eventlog\n"
+                          "print(%s, eventlog.STATE_SIZE)\n"
+                          % ", ".join("protocol.%s_SIZE" % n for n in sizes))
+    assert list(map(int, out.split())) == list(sizes.values()) + [18]
