@@ -121,3 +121,20 @@ def test_every_command_has_help():
         proc = subprocess.run([sys.executable, "-m", "jerklog"] + cmd + ["--help"],
                               capture_output=True, text=True)
         assert proc.returncode == 0 and "usage: jerklog" in proc.stdout
+
+
+def test_list_scenarios_prints_every_scenario_and_exits():
+    from jerklog.sim.scenario import SCENARIOS
+    proc = subprocess.run([sys.executable, "-m", "jerklog", "simulate", "--list-scenarios"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert [line.split()[0] for line in proc.stdout.splitlines()] == list(SCENARIOS)
+
+
+@pytest.mark.parametrize("dob", ["31/12/1980", "1980-13-01", "2999-01-01"])
+def test_a_bad_date_of_birth_is_a_usage_error(tmp_path, capsys, dob):
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--format", "edf", "--dob", dob, "--out", str(tmp_path / "x.edf")])
+    assert e.value.code == 2
+    assert "--dob" in capsys.readouterr().err
+    assert not (tmp_path / "x.edf").exists()

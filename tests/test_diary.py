@@ -442,3 +442,47 @@ def test_bad_range(tmp_path):
     store = Store(str(tmp_path / "s.sqlite3"))
     with pytest.raises(JerklogError):
         Diary(store, T0 + 10, T0)
+
+
+# -- times at the edge (issue: one mistyped note year broke every export and report) ---------
+@pytest.mark.parametrize("when", ["0001-01-01T00:00", "1900-06-01T12:00", "9999-12-31T00:00",
+                                  "2085-01-01T00:00+00:00"])
+def test_note_times_outside_1985_to_2084_are_refused(wearer, when):
+    from jerklog.store.notes import add_note, list_notes
+    with pytest.raises(JerklogError, match="1985-2084"):
+        add_note(wearer.store, when, "note", text="typo")
+    assert list_notes(wearer.store) == []
+
+
+def test_a_note_decades_away_does_not_stretch_the_diary(wearer, tmp_path):
+    from jerklog.store.notes import add_note
+    w = wearer.wear(1, "trunk", T0, T0 + 8 * H)
+    for k in range(5):
+        w.jerk(1, T0 + (k + 1) * H)
+    store = w.finish()
+    add_note(store, T0 + 2 * H, "medication", name="clonazepam", dose="0.5 mg")
+    add_note(store, "2062-03-02T08:00+00:00", "note", text="year typed wrong")
+    d = Diary(store, tz="UTC")
+    assert d.to_ms - d.from_ms < 2 * DAY_MS      # the recording and the medication, not 2062
+    assert d._n < 20 * 24 * 60   # days long: the recording and the medication windows around it
+    assert len(d.jerks) == 5
+    assert write_events_csv(store, str(tmp_path / "d.csv"), tz="UTC") == 5
+
+
+def test_a_range_of_decades_costs_what_the_recording_costs(wearer):
+    w = wearer.wear(1, "trunk", T0, T0 + 8 * H).jerk(1, T0 + H)
+    store = w.finish()
+    zones = Zones("UTC")
+    d = Diary(store, zones.parse_time("1985-01-01"), zones.parse_time("2084-12-31"), "UTC")
+    assert d._n < 5 * 24 * 60
+    assert len(d.jerks) == 1 and d.recorded_hours() == pytest.approx(8, abs=0.05)
+    assert d.period_hours > 99 * 365 * 24      # the period is still the one asked for
+
+
+def test_a_foreign_time_in_an_old_store_is_shown_not_raised(wearer):
+    from jerklog.localtime import format_ms
+    from jerklog.store.notes import format_notes
+    assert format_ms(-62135596800000 * 10, zone("Asia/Kolkata")).startswith("(Unix ms")
+    note = dict(id=1, time_ms=-62135596800000, kind="note", name=None, dose=None,
+                text="from an old version", created_ms=0, device_id=None)
+    assert "from an old version" in "\n".join(format_notes([note], zone("Asia/Kolkata")))

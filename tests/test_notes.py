@@ -73,6 +73,9 @@ def test_an_older_store_gains_the_notes_table(tmp_path):
     (dict(kind="drug", name="x"), "not one of medication, trigger, note"),
     (dict(kind="note", text="x", when="yesterday"), "not an ISO 8601 time"),
     (dict(kind="note", text="x", device_id="one"), "not a number"),
+    (dict(kind="note", text="x", device_id=2 ** 64), "outside 0..1073741823"),
+    (dict(kind="note", text="x", device_id=-1), "outside 0..1073741823"),
+    (dict(kind="note", text="x", when="0001-01-01T00:00"), "in 1985-2084"),
     (dict(kind="note", text="x" * 3000), "longer than"),
 ])
 def test_bad_notes_are_refused(store, kwargs, message):

@@ -28,22 +28,44 @@ def zone(name):
                            % name)
 
 
+# The times jerklog accepts: the years EDF+ can hold (its start date has a two-digit year,
+# 1985-2084). A mistyped year outside them is refused where it is typed, so no diary, export or
+# report ever spans decades because of one note.
+EARLIEST_MS = 473_385_600_000     # 1985-01-01T00:00:00Z
+LATEST_MS = 3_629_145_600_000     # 2085-01-01T00:00:00Z (exclusive)
+YEARS = "1985-2084"
+
+
+def check_time(ms, what="time"):
+    """ms (Unix ms) if it lies in 1985-2084, else a JerklogError naming `what`."""
+    if not EARLIEST_MS <= ms < LATEST_MS:
+        raise JerklogError("%s %s is outside %s, the years jerklog (and EDF+) can hold"
+                           % (what, format_ms(ms), YEARS))
+    return ms
+
+
 def parse_time(text, tz=None, what="time"):
-    """ISO 8601 date or date-time -> Unix ms. Without an offset it is local time (or tz)."""
+    """ISO 8601 date or date-time -> Unix ms, in 1985-2084. Without an offset it is local time
+    (or tz)."""
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise JerklogError("%s %r is not an ISO 8601 time such as 2026-11-20T22:30 or "
-                           "2026-11-20T22:30:00+01:00" % (what, text))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz) if tz else value.astimezone()
-    return int(round(value.timestamp() * 1000))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz) if tz else value.astimezone()
+        ms = int(round(value.timestamp() * 1000))
+    except (ValueError, OverflowError, OSError):
+        raise JerklogError("%s %r is not an ISO 8601 time in %s such as 2026-11-20T22:30 or "
+                           "2026-11-20T22:30:00+01:00" % (what, text, YEARS)) from None
+    return check_time(ms, what)
 
 
 def format_ms(ms, tz=None):
-    """Unix ms -> ISO 8601 local (or tz) time with millisecond precision and UTC offset."""
-    base = dt.datetime.fromtimestamp(ms // 1000, tz=dt.timezone.utc)
-    value = (base + dt.timedelta(milliseconds=ms % 1000)).astimezone(tz)
+    """Unix ms -> ISO 8601 local (or tz) time with millisecond precision and UTC offset.
+    A time no calendar can show (a damaged or foreign store) is shown as its number."""
+    try:
+        base = dt.datetime.fromtimestamp(ms // 1000, tz=dt.timezone.utc)
+        value = (base + dt.timedelta(milliseconds=ms % 1000)).astimezone(tz)
+    except (ValueError, OverflowError, OSError):
+        return "(Unix ms %d)" % ms
     return value.isoformat(timespec="milliseconds")
 
 

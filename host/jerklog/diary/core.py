@@ -24,6 +24,9 @@ from jerklog.diary.config import DAY_MS, HOUR_MS, MINUTE_MS, DiaryConfig
 from jerklog.diary.load import _extent_of_data, _read_boots, _read_events, _site_name
 from jerklog.localtime import Zones
 
+# Longer ranges get a minute grid clipped to the recording (see Diary.__init__).
+GRID_MAX_MS = 400 * DAY_MS
+
 
 class Diary:
     """Everything the diary says about [from_ms, to_ms) of a store (None: all of it)."""
@@ -50,6 +53,14 @@ class Diary:
         if (notes["kind"] == "medication").any():
             pad = max(pad, cfg.medication_window_ms)
         self._lo, self._hi = self.from_ms - pad, self.to_ms + pad
+        if self._hi - self._lo > GRID_MAX_MS:
+            # A range far longer than a recording (--from 1990 --to 2080): the minute grid
+            # covers only the recorded part of it, so the cost follows the recorded time.
+            rec_lo, rec_hi = store.recorded_extent()
+            if rec_lo is None:
+                rec_lo = rec_hi = self.from_ms
+            self._lo = max(self._lo, rec_lo - pad)
+            self._hi = max(self._lo + MINUTE_MS, min(self._hi, rec_hi + 1 + pad))
         self.boots = _read_boots(store)
         self.board_logs = store.board_logs()
         self.clock_corrections = store.clock_corrections()

@@ -3,7 +3,7 @@ clock, thinned heartbeats, boots), and the small helpers those frames need."""
 import numpy as np
 import pandas as pd
 
-from jerklog.diary.config import MINUTE_MS
+from jerklog.diary.config import DAY_MS, MINUTE_MS
 from jerklog.events import COLUMN_NAMES
 
 
@@ -66,9 +66,22 @@ def _read_boots(store):
     return boots
 
 
+# Notes this close to a recording widen the diary's default range (a medication change the
+# week before); notes further away do not: one mistyped year must not stretch every diary.
+NOTE_REACH_MS = 31 * DAY_MS
+
+
 def _extent_of_data(store):
-    lo, hi = store.data_extent()
-    return (None, None) if lo is None else (lo, hi + 1)
+    """The default range [first, last + 1) of a diary: the recording, widened by the notes
+    within NOTE_REACH_MS of it; a store with notes only: the notes."""
+    lo, hi = store.recorded_extent()
+    if lo is None:
+        lo, hi = store.notes_extent()
+        return (None, None) if lo is None else (lo, hi + 1)
+    n_lo, n_hi = store.notes_extent(lo - NOTE_REACH_MS, hi + NOTE_REACH_MS + 1)
+    if n_lo is not None:
+        lo, hi = min(lo, n_lo), max(hi, n_hi)
+    return lo, hi + 1
 
 
 def _site_name(region, device_id):

@@ -3,7 +3,8 @@
 The diary reads them back: medication notes are the change points for before/after rates,
 trigger notes join the board's trigger button as trigger marks, and every note is listed in
 the report. Times are stored as Unix ms (UTC); what the user types is parsed with
-timefmt.parse_time (ISO 8601; without an offset it is local time, or the zone given).
+localtime.parse_time (ISO 8601, 1985-2084; without an offset it is local time, or the
+zone given).
 
     add_note(store, when, kind, name=None, dose=None, text=None, device_id=None, tz=None)
     list_notes(store, from_ms=None, to_ms=None, kind=None)      -> [dict]
@@ -14,8 +15,9 @@ timefmt.parse_time (ISO 8601; without an offset it is local time, or the zone gi
 import numbers
 
 from jerklog import JerklogError
-from jerklog.localtime import format_ms, parse_time
+from jerklog.localtime import check_time, format_ms, parse_time
 from jerklog.store.database import NOTE_KINDS as KINDS  # one list, the same as the table's CHECK
+from jerklog_firmware.config import DEVICE_ID_MAX
 
 MAX_TEXT = 2000
 
@@ -25,11 +27,15 @@ def _time_ms(when, tz=None):
     if isinstance(when, bool):
         raise JerklogError("note time %r is not a time" % (when,))
     if isinstance(when, numbers.Integral):
-        return int(when)
+        return check_time(int(when), "note time")
     if hasattr(when, "timestamp"):
-        if getattr(when, "tzinfo", None) is None:
-            when = when.replace(tzinfo=tz) if tz else when.astimezone()
-        return int(round(when.timestamp() * 1000))
+        try:
+            if getattr(when, "tzinfo", None) is None:
+                when = when.replace(tzinfo=tz) if tz else when.astimezone()
+            ms = int(round(when.timestamp() * 1000))
+        except (ValueError, OverflowError, OSError):
+            raise JerklogError("note time %r is not a time jerklog can hold" % (when,)) from None
+        return check_time(ms, "note time")
     if isinstance(when, str):
         return parse_time(when, tz, "note time")
     raise JerklogError("note time %r is not a time" % (when,))
@@ -55,6 +61,9 @@ def _check(note):
                                               not isinstance(note["device_id"],
                                                              numbers.Integral)):
         raise JerklogError("device id %r is not a number" % (note["device_id"],))
+    if note.get("device_id") is not None and not 0 <= note["device_id"] <= DEVICE_ID_MAX:
+        raise JerklogError("device id %d is outside 0..%d, the ids a board can have"
+                           % (note["device_id"], DEVICE_ID_MAX))
 
 
 def add_note(store, when, kind, name=None, dose=None, text=None, device_id=None, tz=None):
