@@ -11,16 +11,10 @@ walking alone reaches it (per hour). Asserts nothing.
 
     .venv/bin/python bench/gait_phase.py          # ~35 s
 """
-import os
-import sys
-
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "host"))
-
-from jerklog.bench import suite as bench  # noqa: E402
-from jerklog.sim.generate import generate  # noqa: E402
+from jerklog.bench import detect as bench
+from jerklog.sim.generate import generate
 
 BIN_S = 0.02          # the dynamic acceleration is reduced to 20 ms bin maxima
 RATIOS = (1.5, 2.0, 3.0)

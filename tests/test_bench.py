@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jerklog.bench import suite as bench
+from jerklog.bench import detect as bench
 
 
 def _signal(spikes_s, size_g, seconds=20.0, rate=100):

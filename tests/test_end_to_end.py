@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from jerklog.bench.suite import match
+from jerklog.bench.detect import match
 from jerklog.cli.main import main
 from jerklog.recordings.analysis import detect_samples
 from jerklog.sim.generate import generate

@@ -3,12 +3,12 @@ its raw samples as well as events, recorded at once. The full 10-minute run is a
 (`jerklog bench load`); this short one checks that nothing is lost."""
 import numpy as np
 
-from jerklog.bench import suite as bench
+from jerklog.bench.load import load
 from jerklog.recordings.rawstream import read_raw
 
 
 def test_four_boards_at_833_hz_streaming_raw_lose_nothing():
-    figures = bench.load(devices=4, rate_hz=833, seconds=20, log=lambda *_: None)
+    figures = load(devices=4, rate_hz=833, seconds=20, log=lambda *_: None)
     assert figures["lost"] == 0 and figures["rejected"] == 0
     # every full raw frame arrived: at most 9 samples (a last partial frame) short per board
     assert figures["samples"] - 4 * 9 <= figures["raw_samples"] <= figures["samples"]
@@ -17,6 +17,7 @@ def test_four_boards_at_833_hz_streaming_raw_lose_nothing():
 
 def test_raw_files_read_back_as_the_samples_sent(tmp_path):
     from array import array
+
     from jerklog.boards.decoder import FrameDecoder
     from jerklog.firmware import protocol
     from jerklog.recordings.rawstream import RawSink

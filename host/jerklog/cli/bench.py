@@ -2,18 +2,17 @@
 import sys
 
 
-# -- bench -------------------------------------------------------------------------------
 def cmd_bench(args):
-    from jerklog.bench import suite as bench
+    from jerklog.bench import detect, firmware, load
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     if args.what in ("detect", "all"):
         sets = ("tuning", "held-out") if args.seeds == "both" else (args.seeds,)
-        bench.main(sets, log=log)
+        detect.main(sets, log=log)
     if args.what in ("firmware", "all"):
-        bench.firmware_cost(log=log)
+        firmware.firmware_cost(log=log)
     if args.what == "load":
-        bench.load(devices=args.devices, rate_hz=args.rate, seconds=60 * args.minutes,
-                   log=print)
+        load.load(devices=args.devices, rate_hz=args.rate, seconds=60 * args.minutes,
+                  log=print)
     return 0
 
 

@@ -1,0 +1,131 @@
+"""Firmware cost: microseconds and bytes allocated per sample of the firmware's hot path, run
+under `micropython -X heapsize=192k` (a board-sized heap), with the CPU share each supported
+board would spend, from published planning factors (`jerklog bench firmware`)."""
+import os
+
+import numpy as np
+
+from jerklog.recordings.rawfile import RawSamples
+
+FIRMWARE_SCRIPT = """
+import gc, sys, time, micropython
+from array import array
+from jerklog_firmware import detector, protocol
+n = int(sys.argv[2])
+rate = int(sys.argv[3])
+samples = array('h', bytearray(12 * n))
+times = array('i', bytearray(4 * n))
+with open(sys.argv[1], 'rb') as f:
+    f.readinto(samples)
+    f.readinto(times)
+det = detector.Detector(rate)
+sent = [0]
+def write(buf, k):
+    sent[0] += k
+w = protocol.FrameWriter(write, 0x3FFFFFFF, 0x3FFFFFFF)
+def run(passes):
+    p = 0
+    events = 0
+    while p < passes:
+        base = p * (times[n - 1] + 5)
+        i = 0
+        while i < n:
+            j = 6 * i
+            t = base + times[i]
+            if det.update(t, samples[j], samples[j + 1], samples[j + 2], samples[j + 3],
+                          samples[j + 4], samples[j + 5]):
+                w.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
+                        det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
+                        det.ev_confidence, det.ev_activity_mg)
+                events += 1
+            i += 1
+        p += 1
+    return events
+run(1)  # warm up: the detector's history fills
+gc.collect()
+gc.disable()  # so the heap only grows: the difference is what the loop allocated
+before = gc.mem_alloc()
+t0 = time.ticks_us()
+events = run(3)
+us = time.ticks_diff(time.ticks_us(), t0)
+allocated = gc.mem_alloc() - before
+gc.enable()
+print(us, allocated, 3 * n, events, sent[0])
+"""
+
+# Bytecode speed relative to this machine's unix port (DESIGN.md planning factors).
+BOARD_FACTORS = (("RP2040 (Pico, Nano RP2040 Connect)", 150, 250),
+                 ("ESP32 (M5StickC PLUS2)", 110, 130),
+                 ("nRF52840 (XIAO Sense)", 330, 425))
+
+
+def jerk_every_second(seconds, rate_hz, jerk_g=0.5):
+    """A still wrist with a 60 ms jerk every second from 2 s on: a jerk is almost always
+    waiting for its look-ahead, the detector's busiest steady state. RawSamples."""
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    acc = np.zeros((len(t), 3))
+    acc[:, 0] = 1.0
+    gyro = np.zeros((len(t), 3))
+    for tj in np.arange(2.0, seconds - 0.5, 1.0):
+        pulse = np.exp(-0.5 * ((t - tj) / 0.015) ** 2)
+        acc[:, 2] += jerk_g * pulse
+        gyro[:, 1] += 150.0 * pulse
+    return RawSamples.from_units(t, acc, gyro)
+
+
+def _cost_run(raw, rate_hz, runs):
+    """(us per sample, bytes allocated per sample, samples, events) of FIRMWARE_SCRIPT."""
+    import subprocess
+    import tempfile
+
+    from jerklog.sim.device import find_micropython, micropython_env
+    n = len(raw)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "s.bin")
+        with open(data, "wb") as f:
+            f.write(raw.values().astype("<i2").tobytes())
+            f.write(raw.t_ms().astype("<i4").tobytes())
+        script = os.path.join(tmp, "cost.py")
+        with open(script, "w") as f:
+            f.write(FIRMWARE_SCRIPT)
+        results = []
+        for _ in range(runs):
+            out = subprocess.run([find_micropython(), "-X", "heapsize=192k", script, data,
+                                  str(n), str(rate_hz)], env=micropython_env(),
+                                 capture_output=True, text=True, check=True)
+            results.append(tuple(map(int, out.stdout.split())))
+    us, _, count, events, _ = min(results)
+    allocated = max(r[1] for r in results)
+    return us / count, allocated / count, count, events
+
+
+def firmware_cost(rate_hz=208, seconds=15, runs=5, log=print):
+    """Detector + frame writer per sample under micropython -X heapsize=192k, with gyro, on
+    15 s of a generated day (ordinary wear) and on a jerk every second (a jerk always
+    waiting for its look-ahead): microseconds (the fastest of `runs` runs, as other load
+    only ever slows a run down) and bytes allocated per sample. Returns the day's pair."""
+    from jerklog.sim.generate import generate
+    _, day = generate("day", 1, rate_hz, 5, "wrist")
+    k = int(seconds * rate_hz)
+    day = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
+    lines = ["### Firmware hot path (detector + frame writer), micropython -X heapsize=192k",
+             "", "| load | samples | events | us/sample (this machine's unix port, fastest "
+             "of %d runs) | bytes allocated/sample |" % runs, "|---|---|---|---|---|"]
+    costs = []
+    for label, raw in (("generated day, wrist", day),
+                       ("a jerk every second", jerk_every_second(seconds, rate_hz))):
+        per_sample, allocated, count, events = _cost_run(raw, rate_hz, runs)
+        costs.append((label, per_sample, allocated))
+        lines.append("| %s | %d | %d | %.2f | %.3f |" % (label, count, events, per_sample,
+                                                        allocated))
+    lines += ["", "| board (planning factor) | load | us/sample | CPU at 208 Hz | CPU at "
+              "833 Hz |", "|---|---|---|---|---|"]
+    for name, lo, hi in BOARD_FACTORS:
+        for label, per_sample, _ in costs:
+            lines.append("| %s (%d-%dx) | %s | %.0f-%.0f | %.1f-%.1f %% | %.1f-%.1f %% |" % (
+                name, lo, hi, label, per_sample * lo, per_sample * hi,
+                per_sample * lo * 208 / 1e4, per_sample * hi * 208 / 1e4,
+                per_sample * lo * 833 / 1e4, per_sample * hi * 833 / 1e4))
+    text = "\n".join(lines)
+    print(text)
+    return costs[0][1], costs[0][2]
