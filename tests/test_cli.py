@@ -7,9 +7,8 @@ import sys
 
 import pytest
 
-from jerklog.cli.main import main
-
 from conftest import synthetic_recording
+from jerklog.cli.main import main
 
 JERKS = (8.0, 15.5, 27.25, 40.0, 52.75)
 

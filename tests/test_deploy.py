@@ -9,14 +9,12 @@ import sys
 
 import pytest
 
+from conftest import boot_fake_board, run_micropython, synthetic_recording
 from jerklog import JerklogError
-
 from jerklog.boards import deploy
 from jerklog.cli import board as board_cli
 from jerklog.firmware import FIRMWARE_DIR
 from jerklog.sim.device import SimDevice
-
-from conftest import boot_fake_board, run_micropython, synthetic_recording
 
 PORT = "/dev/ttyACM7"
 MPY_V6 = 0xB06  # sys.implementation._mpy of a board that loads .mpy version 6

@@ -6,10 +6,9 @@ import tempfile
 
 import pytest
 
-from jerklog.recordings.analysis import detect_samples
-from jerklog.firmware import detector
-
 from conftest import run_micropython, synthetic_recording
+from jerklog.firmware import detector
+from jerklog.recordings.analysis import detect_samples
 
 JERKS = (12.0, 20.25, 31.5, 44.125)
 
@@ -305,6 +304,7 @@ def _ride(jolt_axis, turn_dps=0.0, vibration_g=0.03, settings=None, gyro=True, j
     every axis (0 g: a quiet background), and 20 s before the end a `jolt_g`, ~60 ms jolt along
     `jolt_axis` with `turn_dps` of rotation. Returns the jerk events."""
     import numpy as np
+
     from jerklog.recordings.rawfile import RawSamples
     t = np.arange(seconds * 200) / 200.0
     acc = np.zeros((len(t), 3))

@@ -5,10 +5,9 @@ import sqlite3
 import pytest
 
 from jerklog import JerklogError
-from jerklog.store.notes import (add_note, delete_note, describe, edit_note, format_notes,
-                           list_notes)
-from jerklog.store.database import Store
 from jerklog.localtime import zone
+from jerklog.store.database import Store
+from jerklog.store.notes import add_note, delete_note, describe, edit_note, format_notes, list_notes
 
 T = 1772409600000  # 2026-03-02T00:00:00Z
 

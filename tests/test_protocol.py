@@ -1,12 +1,12 @@
 """The wire protocol: framing, CRC, records; identical bytes from MicroPython and CPython."""
 import json
 
-from hypothesis import given, settings, strategies as st
-
-from jerklog.boards.decoder import FrameDecoder
-from jerklog.firmware import protocol
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run_micropython
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.firmware import protocol
 
 
 def test_crc16_matches_the_published_check_value():

@@ -72,7 +72,6 @@ class Recorder:
         """Read one batch and process it; return the number of samples handled."""
         n = self.board.read_into(self.times, self.samples)
         det = self.detector
-        w = self.writer
         times = self.times
         s = self.samples
         i = 0

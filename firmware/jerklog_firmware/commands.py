@@ -7,7 +7,6 @@ import select
 
 from . import protocol
 
-
 LINE_MAX = 96  # a command line is 71 bytes; longer lines are noise
 
 

@@ -11,8 +11,7 @@ writes atomically (temporary file, then os.rename). MicroPython and CPython.
 import json
 import os
 
-from . import boards
-from . import detector
+from . import boards, detector
 
 PATH = "/config.json"
 

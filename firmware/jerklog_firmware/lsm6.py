@@ -97,9 +97,8 @@ class LSM6:
         elif who == _ID_DS3TRC:
             self.chip = "LSM6DS3TR-C"
         else:
-            raise ValueError(
-                "LSM6: WHO_AM_I 0x%02X at 0x%02X on %s is not an LSM6DSOX/LSM6DS3TR-C" % (who, addr, i2c)
-            )
+            raise ValueError("LSM6: WHO_AM_I 0x%02X at 0x%02X on %s is not an LSM6DSOX/"
+                             "LSM6DS3TR-C" % (who, addr, i2c))
         self._tagged = who == _ID_DSOX
 
         if rate_hz <= 0:

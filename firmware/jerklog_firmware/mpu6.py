@@ -103,7 +103,8 @@ class MPU6:
             self.chip = "MPU6886"
             fifo_en, self._frame, self._goff = 0x18, 14, 8
         else:
-            raise ValueError("MPU6: WHO_AM_I 0x%02X at 0x%02X on %s is not an MPU-6050/MPU6886" % (who, addr, i2c))
+            raise ValueError("MPU6: WHO_AM_I 0x%02X at 0x%02X on %s is not an MPU-6050/MPU6886"
+                             % (who, addr, i2c))
 
         if rate_hz <= 0:
             raise ValueError("MPU6: rate_hz must be > 0")

@@ -5,9 +5,10 @@ A frame on the serial line is
     COBS( payload || crc16(payload) little-endian ) || 0x00
 
 so the zero byte only ever appears as the delimiter. The sender also puts a zero before each
-frame, so text that reached the line between frames ends at that zero. A receiver that joins mid-stream, or
-meets a REPL banner, a stray print or a traceback, drops everything up to the next zero and
-rejects any chunk whose CRC (CRC-16/CCITT-FALSE) or length does not match a record type.
+frame, so text that reached the line between frames ends at that zero. A receiver that joins
+mid-stream, or meets a REPL banner, a stray print or a traceback, drops everything up to the
+next zero and rejects any chunk whose CRC (CRC-16/CCITT-FALSE) or length does not match a
+record type.
 CRC-16 keeps every intermediate value a small int on 31-bit boards (CRC-32 would allocate).
 
 Every payload starts with the same header: record type (u8), device id (u32), boot id (u32),

@@ -94,7 +94,8 @@ def test_wrong_id(fake_cls, drv_cls, name, addr, alt, depth):
     assert "WHO_AM_I 0x12" in msg and "0x%02X" % addr in msg and "FakeI2C(0)" in msg
 
 
-@pytest.mark.parametrize("drv_cls,addr", [(lsm6.LSM6, 0x6A), (mpu6.MPU6, 0x68)], ids=["LSM6", "MPU6"])
+@pytest.mark.parametrize("drv_cls,addr", [(lsm6.LSM6, 0x6A), (mpu6.MPU6, 0x68)],
+                         ids=["LSM6", "MPU6"])
 def test_no_chip(drv_cls, addr):
     bus = fake_imu.FakeI2C(0)
     with pytest.raises(OSError) as e:
@@ -128,9 +129,11 @@ def test_rate_selection(drv_cls, fake_cls, asked, got):
     assert (chip.accel_odr_hz if drv_cls is lsm6.LSM6 else chip.odr_hz) == got
 
 
-@pytest.mark.parametrize("drv_cls,fake_cls", [(lsm6.LSM6, fake_imu.FakeLSM6DSOX), (mpu6.MPU6, fake_imu.FakeMPU6886)])
+@pytest.mark.parametrize("drv_cls,fake_cls", [(lsm6.LSM6, fake_imu.FakeLSM6DSOX),
+                                              (mpu6.MPU6, fake_imu.FakeMPU6886)])
 def test_bad_config(drv_cls, fake_cls):
-    for kw in ({"rate_hz": 7000}, {"rate_hz": 0}, {"accel_range_g": 32}, {"gyro_range_dps": 4000}, {"batch": 0}):
+    for kw in ({"rate_hz": 7000}, {"rate_hz": 0}, {"accel_range_g": 32},
+               {"gyro_range_dps": 4000}, {"batch": 0}):
         with pytest.raises(ValueError):
             make(fake_cls, drv_cls, **kw)
 
@@ -150,7 +153,8 @@ SCALES = [
 def test_scales(drv_cls, fake_cls, g, dps, mg_per_lsb, tenth_dps_per_lsb):
     _, chip, imu = make(fake_cls, drv_cls, accel_range_g=g, gyro_range_dps=dps)
     assert chip.accel_fs_g == g and chip.gyro_fs_dps == dps
-    for (num, shift), per_lsb in ((imu.accel_scale, mg_per_lsb), (imu.gyro_scale, tenth_dps_per_lsb)):
+    for (num, shift), per_lsb in ((imu.accel_scale, mg_per_lsb),
+                                  (imu.gyro_scale, tenth_dps_per_lsb)):
         assert isinstance(num, int) and isinstance(shift, int)
         assert 32768 * num < 2**30
         for raw in (-32768, -12345, -1, 0, 1, 999, 32767):
@@ -318,7 +322,7 @@ def run(name, fake, drv):
         if b % 100 == 60:
             m = 700  # well past the FIFO depth of every chip
         for i in range(m):
-            chip.push(value(seq, 0), value(seq, 1), value(seq, 2), value(seq, 3), value(seq, 4), value(seq, 5))
+            chip.push(*[value(seq, k) for k in range(6)])
             seq += 1
         heap_lock()
         try:
@@ -336,7 +340,8 @@ def run(name, fake, drv):
                 check = (check * 31 + v) & 0x3FFFFFFF
             expect = s + 1
         got += n
-    print(name, "pushed", seq, "read", got, "gaps", gaps, "bad", bad, "overflows", imu.overflows, "check", check)
+    print(name, "pushed", seq, "read", got, "gaps", gaps, "bad", bad, "overflows",
+          imu.overflows, "check", check)
 
 run("LSM6DSOX", fake_imu.FakeLSM6DSOX(), lsm6.LSM6)
 run("LSM6DSOX-accel-first", fake_imu.FakeLSM6DSOX(gyro_first=False), lsm6.LSM6)

@@ -4,10 +4,9 @@ time stamps -> detector -> frame -> on-board log append. Nothing allocates while
 (heap locked), and a button press travels as a trigger mark."""
 import os
 
+from conftest import boot_fake_board, run_micropython
 from jerklog.boards.decoder import FrameDecoder
 from jerklog.events import from_wire
-
-from conftest import boot_fake_board, run_micropython
 from jerklog.firmware import FIRMWARE_DIR
 
 HOT_PATH = """

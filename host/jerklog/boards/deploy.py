@@ -20,7 +20,8 @@ import time
 from jerklog import JerklogError
 from jerklog.boards.port import open_port, port_in_use, port_lock
 from jerklog.firmware import FIRMWARE_DIR, PACKAGE, protocol
-from jerklog_firmware import boards as fw_boards, config
+from jerklog_firmware import boards as fw_boards
+from jerklog_firmware import config
 
 MPREMOTE_TIMEOUT_S = 120.0
 HELLO_TIMEOUT_S = 2.0        # `devices`: a running board answers at once
@@ -95,6 +96,7 @@ def check_hello(port, timeout=HELLO_TIMEOUT_S):
     board, sensor, region, rate_hz, ...). Waits for the port to (re)appear, as after a reset,
     and repeats the request every second. A JerklogError if no hello comes within timeout."""
     import serial
+
     from jerklog.boards.decoder import FrameDecoder
     deadline = time.monotonic() + timeout
     last_error = "no answer"

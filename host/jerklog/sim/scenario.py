@@ -1410,7 +1410,8 @@ def _positive_params(rng, reg, kind="jerk"):
                  d=float(rng.uniform(2.0, 3.0) * kappa + 1.0),
                  s2=float(rng.uniform(1.5, 3.0) if hyp else rng.uniform(1.5, 2.5)))
     else:
-        p.update(b=float(rng.uniform(-0.4, 0.4)), d=float(rng.uniform(1.2, 2.5) * rng.choice([-1, 1])),
+        p.update(b=float(rng.uniform(-0.4, 0.4)),
+                 d=float(rng.uniform(1.2, 2.5) * rng.choice([-1, 1])),
                  s2=float(rng.uniform(1.0, 2.0)))
     return p
 
@@ -1997,7 +1998,8 @@ def generate(name, minutes=None, rate_hz=200, seed=0, sensor="LSM6DSOX", region=
                 if kind == "series" and j > 0:
                     p = _perturb(wrng, params, 25.0)
                     bmax = 0.25 if p["shape"] == "biphasic" else 0.4
-                    p.update(b=float(wrng.uniform(-bmax, bmax)), r=float(_lu(wrng, *reg.jerk_lever)))
+                    p.update(b=float(wrng.uniform(-bmax, bmax)),
+                             r=float(_lu(wrng, *reg.jerk_lever)))
                 elif kind == "rhythmic" and j > 0:
                     p = _perturb(wrng, params, 8.0)
                 else:
@@ -2030,7 +2032,8 @@ def generate(name, minutes=None, rate_hz=200, seed=0, sensor="LSM6DSOX", region=
         blk = 1 << 18
         for a in range(0, N, blk):
             b = min(N, a + blk)
-            for arr, sd, off, lsb in ((acc, acc_sd, offset, acc_lsb), (gyr, gyr_sd, bias, gyro_lsb)):
+            for arr, sd, off, lsb in ((acc, acc_sd, offset, acc_lsb),
+                                      (gyr, gyr_sd, bias, gyro_lsb)):
                 x = arr[a:b]
                 x += off
                 x += nrng.normal(0, sd, x.shape)

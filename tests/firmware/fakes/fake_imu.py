@@ -260,7 +260,8 @@ class FakeLSM6DSOX(_FakeST):
     def fifo_bdr_hz(self):
         """(accel BDR, gyro BDR) in Hz from FIFO_CTRL3."""
         c = self.regs[0x09]
-        return (_ST_ODR[c & 0x0F] if c & 0x0F <= 10 else -1, _ST_ODR[c >> 4] if c >> 4 <= 10 else -1)
+        return (_ST_ODR[c & 0x0F] if c & 0x0F <= 10 else -1,
+                _ST_ODR[c >> 4] if c >> 4 <= 10 else -1)
 
     def _next(self, reg):
         if reg == 0x7E and self.regs[0x12] & 0x04:
