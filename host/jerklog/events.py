@@ -46,7 +46,7 @@ COLUMN_NAMES = tuple(c.name for c in EVENT_COLUMNS)
 DIARY_COLUMNS = ("time", "device", "region") + COLUMN_NAMES + ("boot", "seq")
 
 
-def from_wire(record, has_gyro=True):
+def from_wire(record: dict, has_gyro: bool = True) -> dict:
     """Dict of EVENT_COLUMNS values from a decoded event record (or detector output)."""
     row = {c.name: c.from_wire(record) for c in EVENT_COLUMNS}
     if not has_gyro:
@@ -54,12 +54,12 @@ def from_wire(record, has_gyro=True):
     return row
 
 
-def from_detector(det):
+def from_detector(det) -> dict:
     """The finished event held by a Detector, as a wire-style dict."""
     return {name: getattr(det, "ev_" + name) for name in protocol.EVENT_FIELDS}
 
 
-def format_value(value):
+def format_value(value) -> str:
     """CSV text for a column value: empty for None, compact decimals for floats."""
     if value is None:
         return ""

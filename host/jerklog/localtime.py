@@ -17,7 +17,7 @@ _QUARTER_MS = 900_000          # every real zone changes offset on a quarter hou
 _FAR = 2 ** 62
 
 
-def zone(name):
+def zone(name: str | None) -> dt.tzinfo | None:
     """A tzinfo for an IANA zone name, or None for the computer's local time."""
     if not name:
         return None
@@ -36,7 +36,7 @@ LATEST_MS = 3_629_145_600_000     # 2085-01-01T00:00:00Z (exclusive)
 YEARS = "1985-2084"
 
 
-def check_time(ms, what="time"):
+def check_time(ms: int, what: str = "time") -> int:
     """ms (Unix ms) if it lies in 1985-2084, else a JerklogError naming `what`."""
     if not EARLIEST_MS <= ms < LATEST_MS:
         raise JerklogError("%s %s is outside %s, the years jerklog (and EDF+) can hold"
@@ -44,7 +44,7 @@ def check_time(ms, what="time"):
     return ms
 
 
-def parse_time(text, tz=None, what="time"):
+def parse_time(text: str, tz: dt.tzinfo | None = None, what: str = "time") -> int:
     """ISO 8601 date or date-time -> Unix ms, in 1985-2084. Without an offset it is local time
     (or tz)."""
     try:
@@ -58,7 +58,7 @@ def parse_time(text, tz=None, what="time"):
     return check_time(ms, what)
 
 
-def format_ms(ms, tz=None):
+def format_ms(ms: int, tz: dt.tzinfo | None = None) -> str:
     """Unix ms -> ISO 8601 local (or tz) time with millisecond precision and UTC offset.
     A time no calendar can show (a damaged or foreign store) is shown as its number."""
     try:
@@ -88,7 +88,7 @@ def _offset_ms(tz, ms):
     return int(base.astimezone(tz).utcoffset().total_seconds() * 1000)
 
 
-def offset_text(off_ms):
+def offset_text(off_ms: int) -> str:
     """+01:00 style offset text, as datetime.isoformat writes it."""
     sign = "-" if off_ms < 0 else "+"
     s = abs(int(off_ms)) // 1000
@@ -166,16 +166,16 @@ class Zones:
     def single(self):
         return len(self.tzs) == 1
 
-    def index_at(self, ms):
+    def index_at(self, ms: int) -> int:
         return int(np.searchsorted(self.starts, ms, side="right") - 1)
 
-    def tz_at(self, ms):
+    def tz_at(self, ms: int) -> dt.tzinfo | None:
         return self.tzs[self.index_at(ms)]
 
-    def name_at(self, ms):
+    def name_at(self, ms: int) -> str:
         return self.names[self.index_at(ms)]
 
-    def offsets_ms(self, ms):
+    def offsets_ms(self, ms) -> np.ndarray:
         """UTC offset (ms) in force at each Unix ms of an array."""
         ms = np.asarray(ms, dtype=np.int64)
         if ms.size == 0:
@@ -194,18 +194,18 @@ class Zones:
         vals = np.array(vals, dtype=np.int64)
         return vals[inv.reshape(ms.shape)]
 
-    def local_ms(self, ms):
+    def local_ms(self, ms) -> np.ndarray:
         ms = np.asarray(ms, dtype=np.int64)
         return ms + self.offsets_ms(ms)
 
-    def parse_time(self, text, what="time"):
+    def parse_time(self, text: str, what: str = "time") -> int:
         """ISO 8601 -> Unix ms; without an offset, in the zone in force at that time."""
         ms = parse_time(text, self.tzs[0], what)
         for _ in range(2):  # settle on the zone in force at the instant found
             ms = parse_time(text, self.tz_at(ms), what)
         return ms
 
-    def describe(self):
+    def describe(self) -> str:
         if self.single:
             return self.names[0]
         parts = [self.names[0]]
@@ -218,7 +218,7 @@ class Zones:
         return "Zones(%s)" % self.describe()
 
 
-def iso_times(ms, zones):
+def iso_times(ms, zones: "Zones") -> np.ndarray:
     """ISO 8601 local times with UTC offset, millisecond precision, for an array of Unix ms
     (as timefmt.format_ms, vectorised)."""
     ms = np.asarray(ms, dtype=np.int64)
@@ -231,7 +231,7 @@ def iso_times(ms, zones):
     return np.char.add(text, suffix)
 
 
-def format_iso(ms, zones=None, minutes=False):
+def format_iso(ms: int, zones=None, minutes: bool = False) -> str:
     """One Unix ms as ISO 8601 local time with offset (minutes=True: no seconds)."""
     text = str(iso_times(np.array([ms]), Zones(zones))[0])
     if minutes:

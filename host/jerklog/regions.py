@@ -29,7 +29,7 @@ _WORDS = (
 )
 
 
-def limb(region):
+def limb(region: str) -> str:
     """The part a region is on, without its side: 'left_wrist' -> 'wrist', 'trunk' -> 'trunk'."""
     for side in SIDES:
         if region.startswith(side + "_"):
@@ -37,12 +37,12 @@ def limb(region):
     return region
 
 
-def label(region):
+def label(region: str) -> str:
     """A region as people write it: 'left_wrist' -> 'left wrist'."""
     return region.replace("_", " ")
 
 
-def parse(text, default=None):
+def parse(text: str | None, default: str | None = None) -> str:
     """The board's region name for free text ('Left Wrist', 'right arm', 'hip', 'trunk').
 
     A side ('left', 'right', 'l', 'r') is kept for limbs and dropped for the trunk. Text that

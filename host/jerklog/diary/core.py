@@ -31,7 +31,8 @@ GRID_MAX_MS = 400 * DAY_MS
 class Diary:
     """Everything the diary says about [from_ms, to_ms) of a store (None: all of it)."""
 
-    def __init__(self, store, from_ms=None, to_ms=None, tz=None, config=None):
+    def __init__(self, store, from_ms: int | None = None, to_ms: int | None = None, tz=None,
+                 config: DiaryConfig | None = None):
         self.config = config or DiaryConfig()
         self.zones = Zones(tz)
         if from_ms is None or to_ms is None:

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from jerklog.diary.config import DAY_MS, EXTRA_COLUMNS, WHEN
+from jerklog.diary.config import DAY_MS, EXTRA_COLUMNS, WHEN, DiaryConfig
 from jerklog.diary.core import Diary
 from jerklog.diary.load import _day_text
 from jerklog.events import format_value
@@ -22,7 +22,7 @@ def _fmt_col(values):
     return text[codes].tolist()
 
 
-def event_table(diary):
+def event_table(diary: Diary) -> dict:
     """The event diary as text columns: the export columns, then series, group, extent and
     when (empty where they do not apply). Rows in store order."""
     from jerklog.events import DIARY_COLUMNS
@@ -74,10 +74,11 @@ def _write_columns(f, cols):
         f.write("\n".join(chunk) + "\n")
 
 
-def write_events_csv(store, out_path, from_ms=None, to_ms=None, tz=None, config=None,
-                     diary=None):
-    """Write the event diary (export.DIARY_COLUMNS + series, group, extent, when)
-    atomically; return the number of rows. export.write_diary_csv can delegate here."""
+def write_events_csv(store, out_path: str, from_ms: int | None = None,
+                     to_ms: int | None = None, tz=None,
+                     config: DiaryConfig | None = None, diary: Diary | None = None) -> int:
+    """Write the event diary (events.DIARY_COLUMNS + series, group, extent, when)
+    atomically; return the number of rows."""
     d = diary or Diary(store, from_ms, to_ms, tz, config)
     cols = event_table(d)
     with atomic_output(out_path, newline="") as f:
@@ -94,7 +95,7 @@ SUMMARY_COLUMNS = (
     "events_missing", "medication")
 
 
-def summary_table(diary):
+def summary_table(diary: Diary) -> list:
     """Rows of the summary CSV: per local date an 'all' row (jerks, each counted once), then
     one row per region (that region's events)."""
     D = diary.per_day()
@@ -163,8 +164,9 @@ def _fmt_summary(v, col):
     return format_value(v)
 
 
-def write_summary_csv(store, out_path, from_ms=None, to_ms=None, tz=None, config=None,
-                      diary=None):
+def write_summary_csv(store, out_path: str, from_ms: int | None = None,
+                      to_ms: int | None = None, tz=None,
+                      config: DiaryConfig | None = None, diary: Diary | None = None) -> int:
     """Write the per-day, per-region summary CSV atomically; return the number of rows."""
     import csv
     d = diary or Diary(store, from_ms, to_ms, tz, config)

@@ -78,8 +78,9 @@ def annotations(diary):
     return out
 
 
-def write_edf(store, out_path, from_ms=None, to_ms=None, tz=None, start_ms=None, name=None,
-              dob=None, config=None, diary=None):
+def write_edf(store, out_path: str, from_ms: int | None = None, to_ms: int | None = None, tz=None,
+              start_ms: int | None = None, name: str | None = None, dob=None, config=None,
+              diary: Diary | None = None) -> dict:
     """Write EDF+ annotations atomically (file private). Returns a dict: annotations written,
     start_ms, skipped (before start_ms), start_local (header time), zone."""
     pyedflib = require("pyedflib", "edf", "EDF+ export")

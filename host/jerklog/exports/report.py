@@ -71,7 +71,8 @@ def _rng(st, unit, digits=None):
 
 
 # -- the first page ---------------------------------------------------------------------------
-def first_page(diary, name=None, dob=None, summary=None):
+def first_page(diary: Diary, name: str | None = None, dob=None,
+               summary: dict | None = None) -> tuple:
     """Header lines and (label, text) rows answering the doctor's table."""
     S = summary or diary.summary()
     F, T, R, C, Q = S["frequency"], S["trend"], S["rhythm"], S["contexts"], S["quality"]
@@ -710,8 +711,10 @@ def _write_html(diary, out_path, header, rows, max_events):
     return 1, total, len(ev_rows)
 
 
-def write_report(store, out_path, from_ms=None, to_ms=None, tz=None, name=None, dob=None,
-                 config=None, max_events=2000, diary=None):
+def write_report(store, out_path: str, from_ms: int | None = None,
+                 to_ms: int | None = None, tz=None,
+                 name: str | None = None, dob=None, config=None, max_events: int = 2000,
+                 diary: Diary | None = None) -> dict:
     """Write the report as PDF or HTML (by out_path's extension), atomically and private.
 
     name and dob appear only if given. Returns a dict: format, pages (PDF), events listed

@@ -3,7 +3,7 @@ from jerklog import JerklogError
 from jerklog.events import COLUMN_NAMES, format_value, from_detector, from_wire
 from jerklog.files import atomic_output
 from jerklog.firmware import detector
-from jerklog.recordings.rawfile import iter_rows
+from jerklog.recordings.rawfile import RawSamples, iter_rows
 
 
 def run_detector(det, t_ms, values, has_gyro):
@@ -31,7 +31,7 @@ def _row(det, has_gyro):
     return row
 
 
-def detect_samples(raw, settings=None):
+def detect_samples(raw: RawSamples, settings: dict | None = None) -> list:
     """Events of an in-memory RawSamples recording (see rawfile), as run_detector yields."""
     det = detector.Detector(raw.rate_hz, settings)
     has_gyro = raw.gyro_ddps is not None
@@ -63,7 +63,7 @@ def analyze_file(raw_path, settings=None, progress=None):
             yield row
 
 
-def seconds_text(t_us):
+def seconds_text(t_us: int) -> str:
     """Seconds with ms precision (or us where the input clock has sub-ms origin)."""
     sign = "-" if t_us < 0 else ""
     t_us = abs(t_us)
@@ -72,12 +72,15 @@ def seconds_text(t_us):
     return "%s%d.%06d" % (sign, t_us // 1000000, t_us % 1000000)
 
 
-def write_events_csv(raw_path, out_path, region=None, settings=None, progress=None):
+def write_events_csv(raw_path: str, out_path: str, region: str | None = None,
+                     settings: dict | None = None, progress=None) -> int:
     """analyze: events of raw_path into out_path (atomically); return the number of events."""
     columns = ["t"] + list(COLUMN_NAMES) + (["region"] if region else [])
     n = 0
     with atomic_output(out_path, newline="") as f:
         f.write(",".join(columns) + "\n")
+        # As a board worn there would: the posture axis follows the region.
+        settings = detector.for_region(settings, region or "unknown")
         for ev in analyze_file(raw_path, settings, progress):
             if region:
                 ev["region"] = region

@@ -11,6 +11,7 @@ import numpy as np
 
 from jerklog import JerklogError
 from jerklog.firmware import rawcsv
+from jerklog.recordings.recording import Recording, write_raw_csv
 from jerklog_firmware import board_sim
 
 CHUNK = 65536  # samples per write
@@ -38,7 +39,7 @@ class _Utf8Lines:
         return line
 
 
-def open_raw(path):
+def open_raw(path: str):
     """Open a raw CSV and return (file, RawReader); errors name the file and line."""
     try:
         # surrogateescape: a stray non-UTF-8 byte fails as a bad value on its own line
@@ -87,7 +88,7 @@ def stream_records(t_ms, values):
     return rec.tobytes()
 
 
-def csv_to_stream(csv_path, stream_path):
+def csv_to_stream(csv_path: str, stream_path: str) -> tuple:
     """Check a raw CSV and convert it to a sim stream; return (rate_hz, has_gyro, samples)."""
     total = 0
     rate = has_gyro = None
@@ -120,7 +121,7 @@ class RawSamples:
             [int(x) for x in self.t_us[:rawcsv.RATE_PROBE]])
 
     @classmethod
-    def from_units(cls, t_s, acc_g, gyro_dps=None):
+    def from_units(cls, t_s, acc_g, gyro_dps=None) -> "RawSamples":
         """Quantise seconds, g and deg/s to the integer grid (half away from zero)."""
         def q(x, scale):
             x = np.asarray(x, dtype=np.float64) * scale
@@ -130,26 +131,24 @@ class RawSamples:
     def __len__(self):
         return len(self.t_us)
 
-    def values(self):
+    def values(self) -> np.ndarray:
         g = self.gyro_ddps if self.gyro_ddps is not None else np.zeros_like(self.acc_mg)
         return np.hstack([self.acc_mg, g])
 
-    def t_ms(self):
+    def t_ms(self) -> np.ndarray:
         return (self.t_us - self.t_us[0] + 500) // 1000
 
-    def recording(self, name="samples", source=""):
+    def recording(self, name: str = "samples", source: str = "") -> Recording:
         """The same samples in physical units (s, g, deg/s) as a Recording."""
-        from jerklog.recordings.recording import Recording
         return Recording(name, self.t_us / 1e6, self.acc_mg / 1e3,
                          None if self.gyro_ddps is None else self.gyro_ddps / 10.0,
                          self.rate_hz, source)
 
-    def write_csv(self, path):
+    def write_csv(self, path: str) -> None:
         """The raw CSV of exactly these integers: t 6 decimals (s), g 3, deg/s 1."""
-        from jerklog.recordings.recording import write_raw_csv
         write_raw_csv(self.recording(), path, decimals=(6, 3, 1))
 
-    def write_stream(self, path):
+    def write_stream(self, path: str) -> None:
         with open(path, "wb") as f:
             write_stream_header(f, self.rate_hz, self.gyro_ddps is not None)
             t_ms = self.t_ms()
@@ -158,7 +157,7 @@ class RawSamples:
                 f.write(stream_records(t_ms[start:start + CHUNK], v[start:start + CHUNK]))
 
 
-def remove_quietly(path):
+def remove_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:

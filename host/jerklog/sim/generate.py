@@ -7,7 +7,7 @@ from jerklog.files import private_dir
 from jerklog.recordings.rawfile import RawSamples
 
 
-def motion_region(label):
+def motion_region(label: str) -> str:
     """The generator's motion model for a body region ('left_wrist', or 'left arm': 'wrist')."""
     part = regions.limb(regions.parse(label))
     if part == "unknown":
@@ -16,7 +16,8 @@ def motion_region(label):
     return part
 
 
-def generate(name, minutes, rate_hz, seed, region_label, sensor="LSM6DSOX"):
+def generate(name: str, minutes: float | None, rate_hz: int, seed: int, region_label: str,
+             sensor: str = "LSM6DSOX") -> tuple:
     """Generate a scenario; return (Scenario, RawSamples on the board's integer grid)."""
     from jerklog.sim import scenario
     if name not in scenario.SCENARIOS:
@@ -31,7 +32,7 @@ def generate(name, minutes, rate_hz, seed, region_label, sensor="LSM6DSOX"):
     return scn, RawSamples.from_units(scn.t, scn.acc, scn.gyro)
 
 
-def save(scn, raw, directory):
+def save(scn, raw: RawSamples, directory: str) -> dict:
     """Keep raw.csv (exactly the integers replayed), truth.csv and segments.csv."""
     from jerklog.sim import scenario
     private_dir(directory)
@@ -55,7 +56,8 @@ def generate_to_stream(name, minutes, rate_hz, seed, region_label, stream_path,
 DEVICE_REGIONS = ("left_wrist", "right_wrist", "right_ankle", "trunk")
 
 
-def generate_devices(name, minutes, rate_hz, seed, n, focal_per_hour=6.0):
+def generate_devices(name: str, minutes: float | None, rate_hz: int, seed: int, n: int,
+                     focal_per_hour: float = 6.0) -> list:
     """Several sensors worn at once: [(region, RawSamples, truth)] for n devices.
 
     Jerks of the scenario (seed) happen at the same moment on every sensor: generalised.

@@ -17,6 +17,7 @@ import numbers
 from jerklog import JerklogError
 from jerklog.localtime import check_time, format_ms, parse_time
 from jerklog.store.database import NOTE_KINDS as KINDS  # one list, the same as the table's CHECK
+from jerklog.store.database import Store
 from jerklog_firmware.config import DEVICE_ID_MAX
 
 MAX_TEXT = 2000
@@ -66,7 +67,8 @@ def _check(note):
                            % (note["device_id"], DEVICE_ID_MAX))
 
 
-def add_note(store, when, kind, name=None, dose=None, text=None, device_id=None, tz=None):
+def add_note(store: Store, when, kind: str, name: str | None = None, dose: str | None = None,
+             text: str | None = None, device_id: int | None = None, tz=None) -> int:
     """Check and store one note; return its id.
 
     kind 'medication' needs a name (dose is free text: '500 mg', '2 x 250 mg', 'stopped');
@@ -80,7 +82,8 @@ def add_note(store, when, kind, name=None, dose=None, text=None, device_id=None,
     return store.add_note(**note)
 
 
-def list_notes(store, from_ms=None, to_ms=None, kind=None):
+def list_notes(store: Store, from_ms: int | None = None, to_ms: int | None = None,
+               kind: str | None = None) -> list:
     """Notes in [from_ms, to_ms), optionally of one kind, by time."""
     if kind is not None and kind not in KINDS:
         raise JerklogError("note kind %r is not one of %s" % (kind, ", ".join(KINDS)))
@@ -94,7 +97,7 @@ def _get(store, note_id):
     return note
 
 
-def edit_note(store, note_id, tz=None, **changes):
+def edit_note(store: Store, note_id: int, tz=None, **changes) -> dict:
     """Change fields of a note (time, kind, name, dose, text, device_id); a value of ''
     clears a text field. Unknown fields are an error. Return the note as stored after."""
     allowed = {"when", "time_ms", "kind", "name", "dose", "text", "device_id"}
@@ -120,14 +123,14 @@ def edit_note(store, note_id, tz=None, **changes):
     return store.note(note_id)
 
 
-def delete_note(store, note_id):
+def delete_note(store: Store, note_id: int) -> dict:
     """Delete a note; return it as it was (an error if there is none)."""
     note = _get(store, note_id)
     store.delete_note(note_id)
     return note
 
 
-def describe(note):
+def describe(note: dict) -> str:
     """One-line description: 'levetiracetam 500 mg', 'trigger: flashing light', ..."""
     if note["kind"] == "medication":
         parts = [note.get("name") or "", note.get("dose") or ""]
@@ -140,7 +143,7 @@ def describe(note):
     return body
 
 
-def format_notes(notes, tz=None):
+def format_notes(notes: list, tz=None) -> list:
     """Lines for `jerklog note list`: id, local time with offset, kind, description."""
     lines = []
     for n in notes:
