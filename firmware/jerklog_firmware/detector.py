@@ -85,7 +85,7 @@ SETTINGS = {
                            "little is a jolt from outside (a road bump), not a jerk (0: off), mg"),
     "up_axis": (1, -3, 3,
                 "sensor axis pointing to the head when upright (+-1 x, +-2 y, +-3 z; 0: "
-                "unknown)"),
+                "unknown); by default from the body region (for_region)"),
 }
 
 BIN_MS = const(100)           # context history resolution
@@ -152,6 +152,22 @@ def validate(settings):
             out[name] = value
     if out["min_duration_ms"] >= out["max_duration_ms"]:
         raise ValueError("detector setting min_duration_ms must be below max_duration_ms")
+    return out
+
+
+def for_region(settings, region):
+    """settings with up_axis following the body region unless it was set: for a board worn as
+    hardware/wearing.md says, +x points to the head on the trunk (up_axis 1) and away from the
+    trunk on a limb, so down a hanging arm or a standing leg (-1). A region not known is
+    taken as the trunk."""
+    if settings and "up_axis" in settings:
+        return settings
+    out = dict(settings) if settings else {}
+    limb = region
+    for side in ("left_", "right_"):
+        if limb.startswith(side):
+            limb = limb[len(side):]
+    out["up_axis"] = -1 if limb in ("wrist", "upper_arm", "thigh", "ankle") else 1
     return out
 
 

@@ -30,7 +30,7 @@ def main_board():
         import machine
         time.sleep_ms(2000)
         machine.reset()
-    det = detector.Detector(board.rate_hz, cfg["detector"])
+    det = detector.Detector(board.rate_hz, detector.for_region(cfg["detector"], cfg["region"]))
     device_id = cfg["device_id"]
     writer = protocol.FrameWriter(protocol.make_writer(sys.stdout.buffer), device_id,
                                   app.new_boot_id())

@@ -47,7 +47,7 @@ def main_sim(argv):
     if opts["--settings"]:
         with open(opts["--settings"]) as f:
             settings = json.load(f)
-    det = detector.Detector(board.rate_hz, settings)
+    det = detector.Detector(board.rate_hz, detector.for_region(settings, opts["--region"]))
     boot_id = int(opts["--boot-id"]) if opts["--boot-id"] else app.new_boot_id()
     device_id = int(opts["--device-id"])
     log = None

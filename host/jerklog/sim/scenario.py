@@ -8,9 +8,10 @@ the jerks are labelled.
 
 Conventions and units
 ---------------------
-* Sensor frame: right-handed x, y, z of the IMU. For every body region the limb's (or the
-  spine's) long axis is taken as sensor +x, pointing towards the proximal joint (towards the
-  elbow for a wrist sensor, towards the hip for a thigh sensor, towards the head for trunk).
+* Sensor frame: right-handed x, y, z of the IMU, +z out of the skin, mounted as
+  hardware/wearing.md says: on a limb +x points along it away from the trunk (towards the
+  fingers or toes), on the trunk +x points to the head. (The model is built with a limb's +x
+  towards the proximal joint, the elbow or the hip, and turned half about z at the end.)
 * ``acc`` is specific force in g (1 g = 9.80665 m/s^2), what a MEMS accelerometer reports:
   ``acc = up + a_dyn`` where ``up`` is the unit vector opposite to gravity expressed in the
   sensor frame (a still sensor reads +1 g "up") and ``a_dyn`` the kinematic acceleration of the
@@ -66,6 +67,7 @@ Known simplifications (deliberate, documented so the benchmark is read correctly
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -200,7 +202,7 @@ class RegionSpec:
     """How a body region sees each kind of movement (amplitudes in g, angles in deg, m).
 
     limb_lever: signed distance (m) of the sensor from the joint it rotates about in posture
-      changes, along sensor x (negative: the sensor is distal of the joint).
+      changes, along the model's x (negative: the sensor is distal of the joint).
     phys_tremor_g: RMS range of physiological tremor at rest (8-12 Hz).
     drift_deg: amplitude of slow postural drift at rest; breath_deg: rotation by breathing;
     bcg_g: ballistocardiogram pulse amplitude (0 = not modelled).
@@ -2040,6 +2042,20 @@ def generate(name, minutes=None, rate_hz=200, seed=0, sensor="LSM6DSOX", region=
                 np.rint(x / lsb, out=x)
                 np.clip(x, -32768, 32767, out=x)
                 x *= lsb
+    if region != "trunk":
+        # Inside, a limb's +x points towards the proximal joint; a limb sensor is worn with +x
+        # pointing away from the trunk (hardware/wearing.md). A half turn about z (out of the
+        # skin) maps one onto the other: x and y change sign, exactly, after quantisation.
+        for arr, lsb in ((acc, acc_lsb), (gyr, gyro_lsb)):
+            arr[:, :2] *= -1
+            if not ideal:
+                np.minimum(arr[:, :2], 32767 * lsb, out=arr[:, :2])
+        truth = [dataclasses.replace(e, axis=(-e.axis[0], -e.axis[1], e.axis[2]))
+                 for e in truth]
+        for key in ("acc_offset_g", "gyro_bias_dps"):
+            if key in meta:
+                v = meta[key]
+                meta[key] = (-v[0], -v[1], v[2])
     segments = [Segment(s["start"], s["end"], s["ctx"], CATEGORY[s["ctx"]]) for s in segs]
     return Scenario(name=name, rate_hz=fs, sensor=sensor, region=region, seed=seed, t=t,
                     acc=acc, gyro=gyr, truth=truth, segments=segments, meta=meta)
