@@ -119,7 +119,7 @@ BOARD_MODULES = sorted(n[:-3] for n in os.listdir(os.path.join(FIRMWARE_DIR, "je
 
 def test_firmware_files_are_the_modules_a_board_imports_then_the_boot_file():
     assert deploy.board_modules() == BOARD_MODULES  # every other module: a board needs it
-    assert {"__init__", "main", "app", "detector", "protocol", "config", "boards", "board_imu",
+    assert {"__init__", "main", "app", "detector", "protocol", "config", "hardware", "board_imu",
             "lsm6", "mpu6", "imu_common", "eventlog", "commands"} <= set(BOARD_MODULES)
     files = deploy.firmware_files()
     assert [dest for _, dest in files] == (["jerklog_firmware/%s.py" % m for m in BOARD_MODULES]

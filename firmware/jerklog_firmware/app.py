@@ -17,7 +17,7 @@ def new_boot_id():
     return (b[0] | (b[1] << 8) | (b[2] << 16) | ((b[3] & 0x3F) << 24)) or 1
 
 
-class Recorder:
+class BoardLoop:
     """Owns the buffers (made once) and runs the per-sample path without allocating."""
 
     def __init__(self, board, detector, writer, region, epoch_ms=0, log=None,

@@ -1,6 +1,6 @@
 """A real IMU board: FIFO batches from lsm6 / mpu6, in the units and clock the app expects.
 
-``ImuBoard`` has the sim board's interface (see board_sim and app.Recorder):
+``ImuBoard`` has the sim board's interface (see board_sim and app.BoardLoop):
 ``read_into(times, samples) -> n``, ``rate_hz``, ``has_gyro``, ``dropped``, ``name``,
 ``sensor``, ``finished``.
 

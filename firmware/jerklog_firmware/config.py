@@ -11,7 +11,7 @@ writes atomically (temporary file, then os.rename). MicroPython and CPython.
 import json
 import os
 
-from . import boards, detector
+from . import detector, hardware
 
 PATH = "/config.json"
 
@@ -84,7 +84,7 @@ def validate(cfg):
     out.update(cfg)
 
     board = out["board"]
-    names = ["auto", "sim"] + sorted(boards.BOARDS)
+    names = ["auto", "sim"] + sorted(hardware.BOARDS)
     _choice(out, "board", names)
     _choice(out, "region", REGIONS)
     name = out["name"]
@@ -97,11 +97,11 @@ def validate(cfg):
             raise ValueError("config device_id=%d is outside 1..%d" % (v, DEVICE_ID_MAX))
 
     kinds = ("lsm6", "mpu6")
-    if board in boards.BOARDS:
-        kinds = (boards.BOARDS[board]["driver"],)
-    why = "" if len(kinds) > 1 else " by the %s on %s" % (boards.BOARDS[board]["chip"], board)
-    for key, table in (("rate_hz", boards.DRIVER_RATES), ("accel_range_g", boards.DRIVER_ACCEL_G),
-                       ("gyro_range_dps", boards.DRIVER_GYRO_DPS)):
+    if board in hardware.BOARDS:
+        kinds = (hardware.BOARDS[board]["driver"],)
+    why = "" if len(kinds) > 1 else " by the %s on %s" % (hardware.BOARDS[board]["chip"], board)
+    for key, table in (("rate_hz", hardware.DRIVER_RATES), ("accel_range_g", hardware.DRIVER_ACCEL_G),
+                       ("gyro_range_dps", hardware.DRIVER_GYRO_DPS)):
         if out[key] is not None:
             _int(out, key)
             allowed = []
@@ -148,7 +148,7 @@ def load(path=PATH):
             f.close()
     out = validate(cfg)
     if out["board"] == "auto":
-        out["board"] = boards.guess_board() or "auto"
+        out["board"] = hardware.guess_board() or "auto"
     if out["device_id"] is None:
         out["device_id"] = default_device_id()
     return out

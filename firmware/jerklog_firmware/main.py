@@ -17,14 +17,14 @@ def main_board():
     """A real board: config -> board -> detector -> frames on USB, events in the flash log."""
     import time
 
-    from . import boards, commands, config, eventlog
+    from . import commands, config, eventlog, hardware
 
     cfg = config.load(config.PATH)          # ValueError names the bad key: fix /config.json
-    b = boards.get(cfg["board"])            # ValueError for "auto" on an unrecognised MCU
-    led = boards.Led(b)
-    button = boards.Button(b)
+    b = hardware.get(cfg["board"])            # ValueError for "auto" on an unrecognised MCU
+    led = hardware.Led(b)
+    button = hardware.Button(b)
     try:
-        board = boards.make_board(cfg)
+        board = hardware.make_board(cfg)
     except OSError:
         # IMU silent (XIAO: its supply pin is switched off by a soft reset): a hard reset.
         import machine
@@ -35,7 +35,7 @@ def main_board():
     writer = protocol.FrameWriter(protocol.make_writer(sys.stdout.buffer), device_id,
                                   app.new_boot_id())
     log = eventlog.EventLog(LOG_DIR, max_bytes=cfg["log_max_bytes"])
-    rec = app.Recorder(board, det, writer, cfg["region"], 0, log)
+    rec = app.BoardLoop(board, det, writer, cfg["region"], 0, log)
     host = commands.CommandReader(sys.stdin.buffer, device_id)
     wdt = None
     if b["wdt_ms"]:

@@ -62,7 +62,7 @@ def main_sim(argv):
         write = protocol.make_writer(sys.stdout.buffer)
     writer = protocol.FrameWriter(write, device_id, boot_id)
     speed = 1 if opts["--realtime"] else int(opts["--speed"])  # 0: as fast as possible
-    rec = app.Recorder(board, det, writer, opts["--region"], int(opts["--epoch-ms"]), log,
+    rec = app.BoardLoop(board, det, writer, opts["--region"], int(opts["--epoch-ms"]), log,
                        virtual_clock=speed != 1)
     host = None
     first = None

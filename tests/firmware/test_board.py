@@ -1,9 +1,9 @@
-"""Tests for the board layer: jerklog_firmware's board_imu.py, boards.py, config.py, and the
+"""Tests for the board layer: jerklog_firmware's board_imu.py, hardware.py, config.py, and the
 tests' fake clock (tests/firmware/fakes/fake_clock.py).
 
 The main proof is one script (SCRIPT) run under the real MicroPython unix port
 (``-X heapsize=192k``) and under CPython; both must pass their asserts and print the same.
-For each of the four IMUs it builds a board with ``boards.make_board`` over fake_imu's bus and
+For each of the four IMUs it builds a board with ``hardware.make_board`` over fake_imu's bus and
 chip model and a fake clock that wraps during the test, pushes known physical samples
 (mg, 0.1 deg/s, turned into raw counts with the datasheet sensitivity), and checks units,
 time stamps, overflow counting and (MicroPython) that read_into runs under heap_lock.
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import FAKES_DIR, run_micropython
 from jerklog.firmware import FIRMWARE_DIR
-from jerklog_firmware import board_imu, boards, config, lsm6, mpu6
+from jerklog_firmware import board_imu, config, hardware, lsm6, mpu6
 
 sys.path.insert(0, FAKES_DIR)
 
@@ -30,7 +30,7 @@ import sys
 from array import array
 import fake_imu
 import fake_clock
-from jerklog_firmware import boards, config
+from jerklog_firmware import config, hardware
 
 try:
     import micropython
@@ -68,7 +68,7 @@ def run(board_name, chip_cls, acc, gyr, period, start, locked):
     bus = fake_imu.FakeI2C(0)
     chip = bus.attach(chip_cls())
     clock = fake_clock.FakeClock(period, start)
-    board = boards.make_board({"board": board_name}, i2c=bus, clock=clock)
+    board = hardware.make_board({"board": board_name}, i2c=bus, clock=clock)
     assert board.name == board_name and board.sensor == chip.NAME, (board.name, board.sensor)
     assert board.has_gyro and not board.finished and board.dropped == 0
     rate = board.rate_hz
@@ -218,11 +218,11 @@ CHIP_OF = {"LSM6DS3TR-C": fake_imu.FakeLSM6DS3TRC, "LSM6DSOX": fake_imu.FakeLSM6
            "MPU-6050": fake_imu.FakeMPU6050, "MPU6886": fake_imu.FakeMPU6886}
 
 
-@pytest.mark.parametrize("name", sorted(boards.BOARDS))
+@pytest.mark.parametrize("name", sorted(hardware.BOARDS))
 def test_make_board_every_board(name):
-    b = boards.BOARDS[name]
+    b = hardware.BOARDS[name]
     bus = _bus(CHIP_OF[b["chip"]], b["imu_addr"])
-    board = boards.make_board({"board": name}, i2c=bus, clock=fake_clock.FakeClock())
+    board = hardware.make_board({"board": name}, i2c=bus, clock=fake_clock.FakeClock())
     drv = lsm6.LSM6 if b["driver"] == "lsm6" else mpu6.MPU6
     assert isinstance(board.imu, drv)
     assert board.sensor == b["chip"] and board.name == name
@@ -230,7 +230,7 @@ def test_make_board_every_board(name):
     assert board.imu.accel_range_g == 16 and board.imu.gyro_range_dps == 2000
     assert board.imu.addr == b["imu_addr"]
     # config values override the board's
-    board = boards.make_board({"board": name, "rate_hz": 100 if b["driver"] == "mpu6" else 104,
+    board = hardware.make_board({"board": name, "rate_hz": 100 if b["driver"] == "mpu6" else 104,
                                "accel_range_g": 8}, i2c=_bus(CHIP_OF[b["chip"]], b["imu_addr"]),
                               clock=fake_clock.FakeClock())
     assert board.rate_hz in (100, 104) and board.imu.accel_range_g == 8
@@ -238,31 +238,31 @@ def test_make_board_every_board(name):
 
 def test_make_board_wrong_or_missing_chip():
     with pytest.raises(ValueError, match="expects an LSM6DSOX but an LSM6DS3TR-C"):
-        boards.make_board({"board": "pico_lsm6dsox"}, i2c=_bus(fake_imu.FakeLSM6DS3TRC))
+        hardware.make_board({"board": "pico_lsm6dsox"}, i2c=_bus(fake_imu.FakeLSM6DS3TRC))
     with pytest.raises(OSError):
-        boards.make_board({"board": "m5stickc_plus2"}, i2c=fake_imu.FakeI2C(0))
+        hardware.make_board({"board": "m5stickc_plus2"}, i2c=fake_imu.FakeI2C(0))
     with pytest.raises(ValueError, match="unknown board 'x'"):
-        boards.make_board({"board": "x"}, i2c=fake_imu.FakeI2C(0))
+        hardware.make_board({"board": "x"}, i2c=fake_imu.FakeI2C(0))
     with pytest.raises(ValueError, match="not recognised"):
-        boards.make_board({"board": "auto"}, i2c=fake_imu.FakeI2C(0))
+        hardware.make_board({"board": "auto"}, i2c=fake_imu.FakeI2C(0))
 
 
 def test_board_data_matches_hardware_pages():
-    x = boards.BOARDS["xiao_nrf52840_sense"]
+    x = hardware.BOARDS["xiao_nrf52840_sense"]
     assert (x["i2c_id"], x["sda"], x["scl"], x["imu_addr"], x["imu_pwr"]) == (1, 7, 27, 0x6A, 40)
     assert (x["led"], x["led_on"], x["button"], x["wdt_ms"], x["rtc"]) == (26, 0, None, None, None)
-    m = boards.BOARDS["m5stickc_plus2"]
+    m = hardware.BOARDS["m5stickc_plus2"]
     assert (m["sda"], m["scl"], m["imu_addr"], m["button"], m["button_pull"], m["rtc"]) == \
         (21, 22, 0x68, 37, None, 0x51)
-    p = boards.BOARDS["pico_lsm6dsox"]
+    p = hardware.BOARDS["pico_lsm6dsox"]
     assert (p["sda"], p["scl"], p["button"], p["button_pull"], p["led"]) == (4, 5, 15, "up", 25)
-    assert boards.BOARDS["picow_mpu6050"]["led"] == "LED"
-    n = boards.BOARDS["nano_rp2040_connect"]
+    assert hardware.BOARDS["picow_mpu6050"]["led"] == "LED"
+    n = hardware.BOARDS["nano_rp2040_connect"]
     assert (n["sda"], n["scl"], n["led"], n["imu"]) == (12, 13, 6, "lsm6dsox")
 
 
 def test_guess_board():
-    g = boards.guess_board
+    g = hardware.guess_board
     assert g("Seeed XIAO nRF52840 Sense with NRF52840") == "xiao_nrf52840_sense"
     assert g("Raspberry Pi Pico with RP2040") == "pico_lsm6dsox"
     assert g("Raspberry Pi Pico 2 W with RP2350") == "picow_lsm6dsox"
@@ -283,20 +283,20 @@ class FakePin:
 
 
 def test_led_and_button_levels():
-    led = boards.Led(boards.BOARDS["xiao_nrf52840_sense"], FakePin)  # active low
+    led = hardware.Led(hardware.BOARDS["xiao_nrf52840_sense"], FakePin)  # active low
     assert led._pin.v == 1
     led.set(True)
     assert led._pin.v == 0
     led.set(False)
     assert led._pin.v == 1
-    btn = boards.Button(boards.BOARDS["pico_lsm6dsox"], FakePin)
+    btn = hardware.Button(hardware.BOARDS["pico_lsm6dsox"], FakePin)
     assert btn._pin.pull == FakePin.PULL_UP
     btn._pin.v = 1
     assert not btn.pressed()
     btn._pin.v = 0
     assert btn.pressed()
-    assert not boards.Button(boards.BOARDS["nano_rp2040_connect"], FakePin).pressed()
-    assert boards.Button(boards.BOARDS["m5stickc_plus2"], FakePin)._pin.pull is None
+    assert not hardware.Button(hardware.BOARDS["nano_rp2040_connect"], FakePin).pressed()
+    assert hardware.Button(hardware.BOARDS["m5stickc_plus2"], FakePin)._pin.pull is None
 
 
 def test_fake_clock_wraps():
@@ -312,7 +312,7 @@ def test_fake_clock_wraps():
 def test_off_micropython_the_clock_is_injected():
     """The firmware has no clock of its own off a board: CPython callers pass one."""
     with pytest.raises(ValueError, match="no ticks_ms: pass clock="):
-        boards.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050))
+        hardware.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050))
     with pytest.raises(ValueError, match="no ticks_ms"):
         board_imu.default_clock()
 
@@ -321,7 +321,7 @@ def test_uptime_over_many_wraps():
     """Reads every 300 ms on a clock wrapping every 1000 ms: uptime keeps counting."""
     bus = _bus(fake_imu.FakeLSM6DSOX)
     clock = fake_clock.FakeClock(1000, 0)
-    board = boards.make_board({"board": "pico_lsm6dsox"}, i2c=bus, clock=clock)
+    board = hardware.make_board({"board": "pico_lsm6dsox"}, i2c=bus, clock=clock)
     from array import array
     t, s = array("i", [0] * 32), array("h", [0] * 192)
     for _ in range(100):
@@ -334,7 +334,7 @@ def test_times_stay_increasing_when_reads_jitter():
     bus = fake_imu.FakeI2C(0)
     chip = bus.attach(fake_imu.FakeMPU6050())
     clock = fake_clock.FakeClock(1 << 30, 0)
-    board = boards.make_board({"board": "pico_mpu6050"}, i2c=bus, clock=clock)
+    board = hardware.make_board({"board": "pico_mpu6050"}, i2c=bus, clock=clock)
     from array import array
     t, s = array("i", [0] * 32), array("h", [0] * 192)
     out = []
@@ -347,7 +347,7 @@ def test_times_stay_increasing_when_reads_jitter():
 
 
 def test_read_into_rejects_short_times():
-    board = boards.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050),
+    board = hardware.make_board({"board": "pico_mpu6050"}, i2c=_bus(fake_imu.FakeMPU6050),
                               clock=fake_clock.SystemClock())
     from array import array
     with pytest.raises(ValueError):

@@ -13,12 +13,12 @@ HOT_PATH = """
 import micropython, os
 from array import array
 import fake_clock, fake_imu
-from jerklog_firmware import app, boards, detector, eventlog, protocol
+from jerklog_firmware import app, detector, eventlog, hardware, protocol
 
 bus = fake_imu.FakeI2C(0)
 chip = bus.attach(fake_imu.FakeLSM6DS3TRC())
 clock = fake_clock.FakeClock(1 << 30, (1 << 30) - 3000)  # ticks wrap 3 s in
-board = boards.make_board({"board": "xiao_nrf52840_sense"}, i2c=bus, clock=clock)
+board = hardware.make_board({"board": "xiao_nrf52840_sense"}, i2c=bus, clock=clock)
 det = detector.Detector(board.rate_hz)
 frames = [0]
 def count(buf, n):
@@ -29,7 +29,7 @@ try:
 except OSError:
     pass
 log = eventlog.EventLog("hotlog", max_bytes=65536)
-rec = app.Recorder(board, det, w, "trunk", 0, log)
+rec = app.BoardLoop(board, det, w, "trunk", 0, log)
 rec.hello(keep=True)
 # 1 g on +x (upright trunk), a 0.6 g jerk every 4 s: raw counts at the board's +-16 g
 # (0.488 mg/LSB).
@@ -78,7 +78,7 @@ def test_a_button_press_is_a_trigger_mark_the_host_stores():
 
     sent = bytearray()
     w = protocol.FrameWriter(lambda buf, n: sent.extend(buf[:n]), 7, 8)
-    rec = app.Recorder(Board(), None, w, "trunk")
+    rec = app.BoardLoop(Board(), None, w, "trunk")
     rec.uptime_ms = 12345
     rec.trigger()
     (record,) = FrameDecoder().feed(bytes(sent))

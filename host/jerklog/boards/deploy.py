@@ -20,7 +20,7 @@ import time
 from jerklog import JerklogError
 from jerklog.boards.port import open_port, port_in_use, port_lock
 from jerklog.firmware import FIRMWARE_DIR, PACKAGE, protocol
-from jerklog_firmware import boards as fw_boards
+from jerklog_firmware import hardware
 from jerklog_firmware import config
 
 MPREMOTE_TIMEOUT_S = 120.0
@@ -428,9 +428,9 @@ def deploy_config(board, region, name=None, rate_hz=None, old=None):
     """The config a deploy writes: the board's old config with board, region and the name
     and rate given; only these if the old config would not be valid on this board (another
     IMU's rate, say). Returns (config, the old keys dropped)."""
-    if board not in fw_boards.BOARDS:
+    if board not in hardware.BOARDS:
         raise JerklogError("unknown board %r; known boards: %s"
-                           % (board, ", ".join(sorted(fw_boards.BOARDS))))
+                           % (board, ", ".join(sorted(hardware.BOARDS))))
     given = {"board": board, "region": region, "name": name, "rate_hz": rate_hz}
     given = dict((k, v) for k, v in given.items() if v is not None)
     cfg = merged(old or {}, given)

@@ -2,7 +2,7 @@
 import sys
 
 from jerklog.boards import deploy
-from jerklog.boards.deploy import HELLO_TIMEOUT_S, SETTABLE_KEYS, config, fw_boards
+from jerklog.boards.deploy import HELLO_TIMEOUT_S, SETTABLE_KEYS, config, hardware
 
 
 def cmd_devices(args):
@@ -58,8 +58,8 @@ def add_subcommands(sub):
                        "a hello. Stop `jerklog record` on that board first. See docs/deploy.md.")
     p.add_argument("port", nargs="?", metavar="PORT",
                    help="serial port (default: the one board found by USB id)")
-    p.add_argument("--board", required=True, choices=sorted(fw_boards.BOARDS), metavar="NAME",
-                   help="board name: %s" % ", ".join(sorted(fw_boards.BOARDS)))
+    p.add_argument("--board", required=True, choices=sorted(hardware.BOARDS), metavar="NAME",
+                   help="board name: %s" % ", ".join(sorted(hardware.BOARDS)))
     p.add_argument("--region", required=True, choices=config.REGIONS, metavar="REGION",
                    help="body region the board is worn on: %s" % ", ".join(config.REGIONS))
     p.add_argument("--name", help="device name (default: kept from the board)")
