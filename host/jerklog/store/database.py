@@ -5,10 +5,13 @@ received twice (a replayed on-board log, a reconnect) is stored once.
 Times: `t_ms` is the device's uptime clock; `time_ms` is Unix time in ms (UTC) as mapped by
 the host; display time zones are applied only at export.
 """
+import contextlib
+import errno
 import os
+import re
 import sqlite3
 
-from jerklog import JerklogError
+from jerklog import JerklogError, StorageError
 from jerklog.events import EVENT_COLUMNS
 from jerklog.files import private_dir
 
@@ -81,6 +84,35 @@ CREATE INDEX IF NOT EXISTS notes_time ON notes (time_ms);
 """
 
 
+BUSY_TIMEOUT_MS = 10000  # other statements wait this long for another process's lock
+
+
+def _is_busy(e):
+    return getattr(e, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or \
+        "database is locked" in str(e)
+
+
+def describe_failure(path, e):
+    """One line for a failure to write the store at path (an sqlite3.Error or OSError)."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC or name.startswith("SQLITE_FULL"):
+        return "cannot write the store %s: the disk is full (%s)" % (path, e.strerror if
+                                                                       isinstance(e, OSError)
+                                                                       else e)
+    if isinstance(e, OSError):
+        return "cannot write %s: %s" % (e.filename or path, e.strerror or e)
+    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB":
+        return "the store %s is damaged (%s)" % (path, e)
+    if name.startswith("SQLITE_READONLY"):
+        return "the store %s is read-only (%s)" % (path, e)
+    if _is_busy(e):
+        return "the store %s is locked by another process (%s)" % (path, e)
+    return "cannot write the store %s: %s" % (path, e)
+
+
+_SCHEMA_NAMES = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
+
+
 def _dicts(cur):
     """Rows of a cursor as dicts by column name."""
     names = [d[0] for d in cur.description]
@@ -95,6 +127,17 @@ def _time_range(column, from_ms, to_ms, where, params):
     if to_ms is not None:
         where.append(column + " < ?")
         params.append(to_ms)
+
+
+def _make_private(path):
+    """Set an existing store (and its -wal/-shm files) to 0600 if others could read it."""
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            st = os.stat(name)
+            if st.st_mode & 0o077 and st.st_uid == os.getuid():
+                os.chmod(name, st.st_mode & 0o700 | 0o600)
+        except (OSError, AttributeError):  # gone meanwhile, not ours, or no getuid (Windows)
+            pass
 
 
 class Store:
@@ -113,7 +156,8 @@ class Store:
             except OSError as e:
                 raise JerklogError("cannot create the store %s: %s" % (path, e.strerror or e))
         try:
-            self.db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0,
+                                      check_same_thread=False)
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as e:
             if "not a database" in str(e):
@@ -124,16 +168,54 @@ class Store:
             raise JerklogError("%s was written by a newer jerklog (store schema %d; this "
                                "version reads up to %d): upgrade jerklog"
                                % (path, version, SCHEMA_VERSION))
+        _make_private(path)
+        try:
+            self.check()
+        except StorageError:
+            self.db.close()
+            raise
         try:
             self._prepare()
+            if create:  # a writer: find out now, not at its first record, if it cannot write
+                self._probe_write()
         except sqlite3.DatabaseError as e:
             self.db.close()
-            raise JerklogError("cannot open the store %s for writing: %s (is it or its "
+            if getattr(e, "sqlite_errorname", "").startswith("SQLITE_FULL"):
+                raise StorageError(describe_failure(path, e))
+            raise StorageError("cannot open the store %s for writing: %s (is it or its "
                                "directory read-only?)" % (path, e))
 
+    def check(self):
+        """Raise a StorageError if the store has damaged pages (SQLite's quick_check reads
+        every page), before anything is written into it."""
+        try:
+            rows = self.db.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as e:
+            if _is_busy(e):
+                return  # a writer holds it: it is being written, so it was readable
+            rows = [(str(e),)]
+        if rows != [("ok",)]:
+            raise StorageError("the store %s is damaged (%s): nothing was written to it; keep "
+                               "a copy, and record into another store (--db)"
+                               % (self.path, "; ".join(str(r[0]) for r in rows[:2])))
+
+    def _probe_write(self):
+        """Write (and roll back) one change, so a read-only file or place fails here."""
+        if not self.begin(wait_s=0):
+            return  # another process is writing it: it is writable
+        try:
+            self.db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+        finally:
+            self.rollback()
+
     def _prepare(self):
-        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode == "wal" and _SCHEMA_NAMES <= names and \
+                self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # nothing to write: another process holding the write lock is no matter
+        self.db.execute("PRAGMA journal_mode=WAL")
         with self.db:
             self.db.executescript(SCHEMA)
             self.db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
@@ -201,8 +283,58 @@ class Store:
     def board_logs(self):
         return _dicts(self.db.execute("SELECT * FROM board_logs ORDER BY device_id"))
 
+    # -- writing: one transaction per batch; every failure is a StorageError -------------
+    def begin(self, wait_s=0.2):
+        """Start a write transaction that holds the store's write lock, so nothing written in
+        it can fail for a lock. False if another process holds the lock for wait_s (try
+        again later); a StorageError for anything else (read-only, damaged, I/O)."""
+        if self.db.in_transaction:
+            return True
+        try:
+            self.db.execute("PRAGMA busy_timeout=%d" % max(0, int(wait_s * 1000)))
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            finally:
+                self.db.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+        except sqlite3.Error as e:
+            if _is_busy(e):
+                return False
+            raise StorageError(describe_failure(self.path, e))
+        return True
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Statements (and file writes beside the store) in the block that fail roll the
+        transaction back and raise a StorageError saying why."""
+        try:
+            yield self
+        except (sqlite3.Error, OSError) as e:
+            self.rollback()
+            raise StorageError(describe_failure(self.path, e)) from e
+
     def commit(self):
-        self.db.commit()
+        """Commit; on failure roll back and raise a StorageError (nothing was committed)."""
+        try:
+            self.db.commit()
+        except (sqlite3.Error, OSError) as e:
+            self.rollback()
+            raise StorageError(describe_failure(self.path, e)) from e
+
+    def rollback(self):
+        with contextlib.suppress(sqlite3.Error):
+            self.db.rollback()
+
+    def has_events(self, keys):
+        """How many of the events (device_id, boot_id, seq) are stored; None if the store
+        cannot be read to tell (damaged)."""
+        n = 0
+        try:
+            for key in keys:
+                n += self.db.execute("SELECT COUNT(*) FROM events WHERE device_id = ? AND "
+                                     "boot_id = ? AND seq = ?", key).fetchone()[0]
+        except sqlite3.Error:
+            return None
+        return n
 
     def transaction(self):
         """`with store.transaction():` commits once at the end, rolls back on an error."""
