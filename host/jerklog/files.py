@@ -62,3 +62,33 @@ def atomic_output(path, mode="w", newline=None):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")  # SQLite's files beside a store
+
+
+def _same_file(a, b):
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except (OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def refuse_overwrite(out, inputs=(), stores=(), what="--out"):
+    """Refuse, before any work, an output path that would replace something the command
+    reads: an input file or a store (with its -wal, -shm and -journal files), by any path that
+    reaches it (the same device and inode: a hard link, a symlink, another spelling; or the
+    same resolved path for a file that does not exist yet). A JerklogError says which."""
+    from jerklog import JerklogError
+    targets = [(path, "the input %s" % path) for path in inputs if path]
+    for store in stores:
+        if store:
+            targets += [(store + tail, "the store %s" % store if not tail else
+                         "the store's %s file %s" % (tail, store + tail))
+                        for tail in STORE_COMPANIONS]
+    real = os.path.normcase(os.path.realpath(out))
+    for path, label in targets:
+        if _same_file(out, path) or os.path.normcase(os.path.realpath(path)) == real:
+            raise JerklogError("%s %s is %s: it would be overwritten; write to another file"
+                               % (what, out, label))
