@@ -8,7 +8,7 @@ import time
 
 import serial
 
-from jerklog import JerklogError
+from jerklog import JerklogError, StorageError
 from jerklog.boards.clock import ClockModel
 from jerklog.boards.decoder import FrameDecoder
 from jerklog.boards.port import open_port, port_lock
@@ -20,7 +20,11 @@ DUMP_WAIT_S = 10.0  # a log dump not answered by then is not coming
 GAP_LIST_MAX = 10000  # a longer gap in seqs is counted, not listed
 NOT_JERKLOG_S = 10.0  # bytes but no valid frame for this long: not a jerklog board
 DUMP_EVERY_S = 600.0  # while connected, collect and acknowledge the board's log this often,
-                      # so events it also sent live do not fill its log  # store one heartbeat a minute per boot (and every change in drops)
+                      # so events it also sent live do not fill its log
+LOCK_WAIT_S = 120.0   # how long another process may hold the store's write lock before the
+                      # recording stops (docs/reliability.md); the board keeps what is unstored
+LOCK_TRY_S = 0.1      # one attempt at the lock; the port is read between attempts
+PENDING_MAX = 20000   # records held in memory while the store is locked; then the port waits
 
 
 def now_ms():
@@ -177,7 +181,7 @@ class Ingest:
             if store.add_event(key[0], key[1], rec["seq"], t_ms, self.utc_ms(st, t_ms),
                                values):
                 self.new_events += 1
-            else:
+            elif not self.replaying:  # a log dump holds the events sent live too: expected
                 self.duplicate_events += 1
         elif kind == "raw":
             if self.raw_sink is not None:
@@ -251,7 +255,8 @@ class PortRecorder:
 
     def __init__(self, port, store, stop=None, until_goodbye=False, idle_timeout_s=None,
                  on_progress=None, alive=None, reconnect=False, lock=None, retry_s=1.0,
-                 raw_sink=None):
+                 raw_sink=None, lock_wait_s=LOCK_WAIT_S, on_notice=None, failed=None,
+                 census=True):
         self.port = port
         self.store = store
         self.stop = stop or threading.Event()
@@ -275,6 +280,19 @@ class PortRecorder:
         self._rejected_at_dump = 0
         self._dump_sent = 0.0
         self._final_dump = None  # devices whose log is being emptied at the end
+        # Storage faults. Records are stored one batch per transaction and a log dump is
+        # acknowledged only after the transaction holding its last record has committed.
+        self.lock_wait_s = lock_wait_s
+        self.on_notice = on_notice     # callable(text): a line to show (the store is locked)
+        self.failed = failed or threading.Event()  # set when a write into the store failed
+        self.census = census           # after a failure, ask the board what it still holds
+        self.pending = []              # records received, not yet stored
+        self.stored_keys = set()       # (device, boot, seq) of events committed this session
+        self.store_error = None        # the StorageError that stopped this recorder
+        self.locked_since = None       # monotonic time the store was first found locked
+        self.locked_s = 0.0            # time spent waiting for another process's lock
+        self.on_board = None           # after a failure: events the board keeps, not stored
+        self.lost_unstored = 0         # events received, not stored, from a board with no log
 
     def run(self):
         """Record until stop is set (or, with until_goodbye, the device says goodbye).
@@ -306,15 +324,117 @@ class PortRecorder:
                     raise JerklogError(self.last_error)
             finally:
                 self.connected = False
-                with self.lock:
-                    self.store.commit()
                 try:
-                    ser.close()
-                except (serial.SerialException, OSError):
-                    pass
+                    if not self.failed.is_set() and self.pending:
+                        # Stopped or disconnected while the store was locked: one more try;
+                        # what stays unstored is not acknowledged, so the board keeps it.
+                        self._store_pending(None, wait_s=2.0, final=True)
+                finally:
+                    try:
+                        ser.close()
+                    except (serial.SerialException, OSError):
+                        pass
             if self.on_progress:
                 self.on_progress(self)
         return self
+
+    @property
+    def unstored_events(self):
+        """Events received but not in the store (a failed or locked write)."""
+        return sum(1 for r in self.pending if r["type"] == "event")
+
+    def _notice(self, text):
+        if self.on_notice:
+            self.on_notice(text)
+
+    def _fail(self, error):
+        """A write into the store failed: stop every recorder of this store."""
+        self.store_error = error
+        self.last_error = str(error)
+        self.failed.set()
+        raise error
+
+    def _store_pending(self, ser, wait_s=LOCK_TRY_S, final=False):
+        """Store the records received so far in one transaction, then acknowledge the log
+        dumps finished in it. False (records kept for the next try) while another process
+        holds the store's write lock; a StorageError once writing failed or the lock was
+        held past lock_wait_s (then nothing of the batch is stored or acknowledged)."""
+        if not self.pending:
+            return True
+        ingest = self.ingest
+        with self.lock:
+            if self.failed.is_set():
+                return False
+            try:
+                got = self.store.begin(wait_s)
+            except StorageError as e:
+                self._fail(e)
+            now = time.monotonic()
+            if not got:
+                if self.locked_since is None:
+                    self.locked_since = now
+                    self._notice("store locked by another process, waiting (up to %.0f s)..."
+                                 % self.lock_wait_s)
+                elif now - self.locked_since > self.lock_wait_s and not final:
+                    self._fail(StorageError(
+                        "the store %s is still locked by another process after %.0f s: stop "
+                        "that process (another jerklog, a database browser), then record "
+                        "again" % (self.store.path, now - self.locked_since)))
+                return False
+            if self.locked_since is not None:
+                self.locked_s += now - self.locked_since
+                self._notice("store unlocked after %.0f s; recording goes on"
+                             % (now - self.locked_since))
+                self.locked_since = None
+            counts = (ingest.new_events, ingest.duplicate_events, ingest.hellos,
+                      ingest.goodbyes, len(ingest.dumps))
+            keys = []
+            try:
+                with self.store.writing():
+                    for rec in self.pending:
+                        ingest.handle(rec)
+                        if rec["type"] == "event":
+                            keys.append((rec["device_id"], rec["boot_id"], rec["seq"]))
+                    if self.raw_sink is not None:
+                        self.raw_sink.flush()
+                self.store.commit()
+            except StorageError as e:
+                # Rolled back: count only what is stored, acknowledge nothing of it.
+                (ingest.new_events, ingest.duplicate_events, ingest.hellos,
+                 ingest.goodbyes, n_dumps) = counts
+                del ingest.dumps[n_dumps:]
+                self._fail(e)
+            self.stored_keys.update(keys)
+            self.pending = []
+        if ser is not None:
+            self._answer_dumps(ser)
+        return True
+
+    def _take_census(self, ser):
+        """After a failure to store: ask the board for its whole log (nothing is stored or
+        acknowledged now) and count the events it keeps that the store lacks."""
+        wanted = {d for d, _ in self.ingest.boots} | set(self.ingest.log_status)
+        seen, answered = set(), {}
+        try:
+            ser.write(protocol.command_frame(protocol.CMD_LOG_DUMP, -1))
+            deadline = time.monotonic() + DUMP_WAIT_S
+            while time.monotonic() < deadline and not (answered and wanted <= set(answered)):
+                for rec in self.decoder.feed(ser.read(max(1, ser.in_waiting))):
+                    if rec["type"] == "event":
+                        seen.add((rec["device_id"], rec["boot_id"], rec["seq"]))
+                    elif rec["type"] == "log_status" and rec["reason"] == protocol.LOG_DUMPED:
+                        answered[rec["device_id"]] = rec
+        except (serial.SerialException, OSError):
+            return  # the line is gone: nothing to ask
+        if not answered:
+            return
+        keep = seen - self.stored_keys
+        with self.lock:
+            stored_before = self.store.has_events(keep)  # None if the store cannot tell
+        self.on_board = len(keep) - (stored_before or 0)
+        no_log = {d for d, st in answered.items() if not st["capacity_bytes"]}
+        self.lost_unstored = sum(1 for r in self.pending
+                                 if r["type"] == "event" and r["device_id"] in no_log)
 
     def _session(self, ser):
         """One connection. True when finished (goodbye handled); raises if the line drops."""
@@ -326,11 +446,26 @@ class PortRecorder:
             ser.write(protocol.command_frame(protocol.CMD_RAW, 1))
         self.dump_requests = 0
         self._request_dump(ser)
+        try:
+            done = self._receive(ser)
+        except StorageError:
+            if self.census:
+                self._take_census(ser)
+            raise
+        if self.failed.is_set() and self.census:  # another recorder's write failed
+            self._take_census(ser)
+        return done
+
+    def _receive(self, ser):
         last_data = opened = time.monotonic()
         frames_at_open, bytes_at_open = self.decoder.frames, self.bytes_read
-        while not self.stop.is_set():
-            data = ser.read(max(1, ser.in_waiting))
-            if self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_WAIT_S:
+        while not self.stop.is_set() and not self.failed.is_set():
+            if len(self.pending) < PENDING_MAX:
+                data = ser.read(max(1, ser.in_waiting))
+            else:  # the store has been locked for long: let the board wait (it keeps a log)
+                data = b""
+            if self.ingest.replaying and not self.pending and \
+                    time.monotonic() - self._dump_sent > DUMP_WAIT_S:
                 self.ingest.replaying = False  # a board without a log never answers
             if not self.ingest.replaying and time.monotonic() - self._dump_sent > DUMP_EVERY_S:
                 self.dump_requests = 0
@@ -338,19 +473,13 @@ class PortRecorder:
             if data:
                 last_data = time.monotonic()
                 self.bytes_read += len(data)
-                records = self.decoder.feed(data)
-                if records:
-                    with self.lock:
-                        for rec in records:
-                            self.ingest.handle(rec)
-                        self.store.commit()
-                        if self.raw_sink is not None:
-                            self.raw_sink.flush()
-                    self._answer_dumps(ser)
-                    if self.on_progress:
-                        self.on_progress(self)
-                if self.until_goodbye and self.ingest.goodbyes and self._closing(ser):
-                    return True
+                self.pending.extend(self.decoder.feed(data))
+            if self.pending:
+                if self._store_pending(ser) and self.on_progress:
+                    self.on_progress(self)
+            if self.until_goodbye and self.ingest.goodbyes and not self.pending and \
+                    self._closing(ser):
+                return True
             if self.decoder.frames == frames_at_open and \
                     time.monotonic() - opened > NOT_JERKLOG_S and \
                     self.bytes_read > bytes_at_open:
@@ -358,9 +487,11 @@ class PortRecorder:
                     "%s sends data but no jerklog frames (%d bytes in %.0f s): is it a "
                     "jerklog board with its firmware running?"
                     % (self.port, self.bytes_read - bytes_at_open, NOT_JERKLOG_S))
-            if data:
+            if data or self.pending:  # (the lock bound limits a wait for the store)
                 continue
             if self.alive and not self.alive():
+                if self.until_goodbye and self.ingest.goodbyes:
+                    return True  # it said goodbye, then went before its log was emptied
                 raise JerklogError("the device on %s stopped before saying goodbye"
                                    % self.port)
             if self.idle_timeout_s and time.monotonic() - last_data > self.idle_timeout_s:

@@ -20,8 +20,13 @@ def db_arg(p):
                    help="the SQLite store (default: $JERKLOG_DB, else %s)" % default_db_path())
 
 
+def store_path(args):
+    """The store's path: --db, else $JERKLOG_DB, else the default."""
+    return getattr(args, "db", None) or default_db_path()
+
+
 def open_store(args, create=True):
     """The store named by --db, $JERKLOG_DB or the default; create=False for commands that
     only read it, so a mistyped path is an error instead of an empty diary."""
     from jerklog.store import Store
-    return Store(args.db or default_db_path(), create=create)
+    return Store(store_path(args), create=create)

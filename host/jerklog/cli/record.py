@@ -5,8 +5,27 @@ import sys
 import tempfile
 import time
 
-from jerklog import JerklogError
-from jerklog.cli.common import db_arg, open_store, region_type
+from jerklog import JerklogError, StorageError
+from jerklog.cli.common import db_arg, open_store, region_type, store_path
+
+
+def _notice(progress):
+    """A callable that shows one line (the store is locked, then unlocked) on its own."""
+    return lambda text: progress.done(text)
+
+
+def _failure_line(error, new, kept, lost, collect):
+    """The one line a storage failure ends with: what failed, what was stored, and what the
+    boards still keep (not acknowledged, so the next connection collects it)."""
+    text = "%s; %d new events stored" % (error, new)
+    if kept is None:
+        text += ("; the board was not asked what it keeps (the line was gone), its log keeps "
+                 "everything not acknowledged")
+    else:
+        text += ", %d not stored are kept on the board (not acknowledged)" % kept
+    if lost:
+        text += ", %d received from a board without a log were not stored (lost)" % lost
+    return text + ": %s collects them" % collect
 
 
 # -- simulate ----------------------------------------------------------------------------
@@ -18,9 +37,20 @@ def cmd_simulate(args):
     from jerklog.sim.device import SimDevice
     from jerklog.localtime import format_ms, parse_time
 
+    import contextlib
+    from jerklog.files import refuse_overwrite
+    from jerklog.sim import flash
+
     start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
     if args.raw and args.devices != 1:
         raise JerklogError("--devices plays generated scenarios; --raw replays one recording")
+    if args.save_raw:
+        if os.path.exists(args.save_raw) and not os.path.isdir(args.save_raw):
+            raise JerklogError("--save-raw %s exists and is not a directory: name a directory "
+                               "to keep the raw recording in" % args.save_raw)
+        for name in ("raw", "truth", "segments"):
+            refuse_overwrite(os.path.join(args.save_raw, name + ".csv"),
+                             stores=[store_path(args)], what="--save-raw")
     progress = Progress("simulate")
     with tempfile.TemporaryDirectory(prefix="jerklog-sim-") as tmp:
         boards = []  # (region, stream path, device id)
@@ -53,21 +83,30 @@ def cmd_simulate(args):
                         % (source, samples, rate, samples / rate / 60.0), force=True)
         store = open_store(args)
         lock = threading.Lock()
-        devices, recorders, errors = [], [], []
+        failed = threading.Event()  # a write into the store failed: every board stops
+        devices, recorders, errors, logs = [], [], [], []
+        flashes = contextlib.ExitStack()
         try:
             for region, stream, device_id in boards:
+                # Each simulated board keeps its on-board log across runs, as on flash: what
+                # a failed run could not store is collected by the next one.
+                logs.append(flashes.enter_context(flash.board_log(device_id)))
                 dev = SimDevice(stream, region=region, device_id=device_id, epoch_ms=start_ms,
-                                realtime=args.realtime)
+                                realtime=args.realtime, log_dir=logs[-1],
+                                log_bytes=flash.LOG_BYTES)
                 devices.append(dev)
                 recorders.append(PortRecorder(
                     dev.port, store, until_goodbye=True, idle_timeout_s=60, lock=lock,
-                    alive=lambda d=dev: d.proc.poll() is None,
+                    alive=lambda d=dev: d.proc.poll() is None, failed=failed,
+                    lock_wait_s=args.lock_wait, on_notice=_notice(progress), census=False,
                     on_progress=lambda _r: progress.update("%d events stored" % sum(
                         r.ingest.new_events for r in recorders))))
 
             def run(rec, dev):
                 try:
                     rec.run()
+                except StorageError:
+                    pass  # rec.store_error, reported below with what the boards keep
                 except JerklogError as e:
                     detail = dev.error_text()
                     errors.append("%s%s" % (e, ("\n" + detail) if detail else ""))
@@ -78,10 +117,23 @@ def cmd_simulate(args):
                 t.start()
             for t in threads:
                 t.join()
+            failure = next((r.store_error for r in recorders if r.store_error), None)
+            if failure:
+                for dev in devices:
+                    dev.close()  # the boards stop; their logs keep what was not acknowledged
+                stored = set().union(*(r.stored_keys for r in recorders))
+                kept = [k for path in logs for k in flash.events_kept(path) if k not in stored]
+                before = store.has_events(kept)
+                raise StorageError(_failure_line(
+                    failure, sum(r.ingest.new_events for r in recorders),
+                    len(kept) - (before or 0), 0,
+                    "the next simulate with --device-id %s" % ", ".join(
+                        str(b[2]) for b in boards)))
         finally:
             for dev in devices:
                 dev.close()
             store.close()
+            flashes.close()
         if errors:
             raise JerklogError(errors[0])
         new = sum(r.ingest.new_events for r in recorders)
@@ -113,6 +165,7 @@ def cmd_record(args):
         ports = [port for port, _ in found]
     progress = Progress("record")
     stop = threading.Event()
+    failed = threading.Event()  # a write into the store failed: every recorder stops
     lock = threading.Lock()
     # Ctrl-C (and SIGTERM) only ask the loops to stop: each recorder finishes its batch,
     # commits and closes its port, wherever the signal happened to land.
@@ -120,7 +173,9 @@ def cmd_record(args):
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     with open_store(args) as store:
-        recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock)
+        recorders = [PortRecorder(port, store, stop=stop, reconnect=True, lock=lock,
+                                  failed=failed, lock_wait_s=args.lock_wait,
+                                  on_notice=_notice(progress))
                      for port in ports]
 
         def run(rec):
@@ -133,7 +188,8 @@ def cmd_record(args):
         for t in threads:
             t.start()
         try:
-            while not stop.is_set() and any(t.is_alive() for t in threads):
+            while not stop.is_set() and not failed.is_set() and \
+                    any(t.is_alive() for t in threads):
                 with lock:
                     line = device_status(store, recorders)
                 progress.update(line + "  (Ctrl-C stops)")
@@ -142,16 +198,50 @@ def cmd_record(args):
             pass
         finally:
             stop.set()
-            for t in threads:
-                t.join(5)
+            from jerklog.boards.recorder import DUMP_WAIT_S
+            for t in threads:  # after a failure each asks its board what it keeps
+                t.join(DUMP_WAIT_S + 5 if failed.is_set() else 5)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         new = sum(r.ingest.new_events for r in recorders)
+        failure = next((r.store_error for r in recorders if r.store_error), None)
+        if failure:
+            counts = [r.on_board for r in recorders]
+            raise StorageError(_failure_line(
+                failure, new, None if None in counts else sum(counts),
+                sum(r.lost_unstored for r in recorders), "the next jerklog record"))
+        unstored = sum(r.unstored_events for r in recorders)
+        if unstored:  # stopped while the store was locked: the boards keep them
+            print("record: %d events received while the store was locked were not stored; "
+                  "the boards keep them (not acknowledged) for the next record" % unstored,
+                  file=sys.stderr)
         progress.done("stopped; %d new events stored in %s" % (new, store.path))
         failed = [r for r in recorders if r.last_error and not r.ingest.boots]
         for r in failed:
             print("jerklog: error: %s" % r.last_error, file=sys.stderr)
     return 1 if failed and len(failed) == len(recorders) else 0
+
+
+# How long another process may hold the store's write lock before recording stops (the
+# boards keep what is not stored). A jerklog writer holds it for milliseconds; minutes mean
+# a stuck process or a database browser with a transaction open. A board's log holds days.
+LOCK_WAIT_SIMULATE_S = 120.0
+LOCK_WAIT_RECORD_S = 600.0
+
+
+def _lock_wait_arg(p, default):
+    def seconds(text):
+        import argparse
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 86400:
+            raise argparse.ArgumentTypeError("%r is not a number of seconds in 0..86400" % text)
+        return value
+    p.add_argument("--lock-wait", type=seconds, default=default, metavar="SECONDS",
+                   help="wait this long for a store locked by another process before stopping "
+                   "(default %.0f); what is not stored stays on the board" % default)
 
 
 def add_subcommands(sub, what):
@@ -191,6 +281,7 @@ def add_subcommands(sub, what):
                        help="keep the generated raw CSV, its ground truth and contexts in DIR")
         p.add_argument("--realtime", action="store_true",
                        help="play at the recording's own pace instead of as fast as possible")
+        _lock_wait_arg(p, LOCK_WAIT_SIMULATE_S)
         db_arg(p)
         p.set_defaults(func=cmd_simulate)
     else:
@@ -202,5 +293,6 @@ def add_subcommands(sub, what):
                            "events this hour, connected or not, last heartbeat.")
         p.add_argument("ports", nargs="*", metavar="PORT",
                        help="serial ports, e.g. /dev/ttyACM0 or COM3 (default: find boards)")
+        _lock_wait_arg(p, LOCK_WAIT_RECORD_S)
         db_arg(p)
         p.set_defaults(func=cmd_record)
