@@ -486,3 +486,48 @@ def test_a_foreign_time_in_an_old_store_is_shown_not_raised(wearer):
     note = dict(id=1, time_ms=-62135596800000, kind="note", name=None, dose=None,
                 text="from an old version", created_ms=0, device_id=None)
     assert "from an old version" in "\n".join(format_notes([note], zone("Asia/Kolkata")))
+
+
+# -- the same hours recorded twice (issue: make demo twice doubled the diary) ---------------
+def _recorded_twice(w, copies=2):
+    """One night of device 1 stored `copies` times under different boot ids, as running the
+    same simulation twice, or four at once, stores it."""
+    for b in range(1, copies + 1):
+        w.wear(1, "left_wrist", T0, T0 + 8 * H, boot=b)
+    for b in range(1, copies + 1):
+        for k in range(12):
+            w.jerk(1, T0 + 20 * MIN + k * 37 * MIN, boot=b)
+    return w.finish()
+
+
+@pytest.mark.parametrize("copies", [2, 4])
+def test_the_same_hours_recorded_twice_count_once_everywhere(wearer, tmp_path, copies):
+    from jerklog.exports.diary_csv import summary_table
+    from jerklog.exports.report import first_page
+    store = _recorded_twice(wearer, copies)
+    d = Diary(store, T0, T0 + 8 * H, "UTC")
+    assert len(d.jerks) == 12 and len(d.events) == 12
+    assert d.recorded_hours() == pytest.approx(8, abs=0.05)
+    twice = d.quality()["recorded_twice"]
+    assert [(o["kept_boot"], o["left_out_boot"]) for o in twice] == [
+        (1, b) for b in range(2, copies + 1)]
+    assert [o["events_left_out"] for o in twice] == [12] * (copies - 1)
+    assert all(o["hours"] == pytest.approx(8, abs=0.05) for o in twice)
+    # The CSV diary, the summary's 'all' and per-region rows and the report agree.
+    assert write_events_csv(store, str(tmp_path / "d.csv"), T0, T0 + 8 * H, "UTC") == 12
+    rows = summary_table(d)
+    assert sum(int(r["events"]) for r in rows if r["region"] == "all") == 12
+    assert sum(int(r["events"]) for r in rows if r["region"] == "left_wrist") == 12
+    header, page = first_page(d)
+    text = "\n".join("%s: %s" % r for r in page)
+    assert "Where: 12 jerks (" in text and "left_wrist 12 (" in text
+    assert "recorded the same 8.0 h twice" in text and "counted once" in text
+
+
+def test_a_reboot_is_not_a_recording_made_twice(wearer):
+    # Boot 2 starts as boot 1 ends; their clock estimates meet within seconds.
+    w = wearer.wear(1, "trunk", T0, T0 + 4 * H + 20_000, boot=1)
+    w.wear(1, "trunk", T0 + 4 * H, T0 + 8 * H, boot=2)
+    w.jerk(1, T0 + H, boot=1).jerk(1, T0 + 4 * H + 5_000, boot=2).jerk(1, T0 + 6 * H, boot=2)
+    d = Diary(w.finish(), T0, T0 + 8 * H, "UTC")
+    assert len(d.jerks) == 3 and d.quality()["recorded_twice"] == []

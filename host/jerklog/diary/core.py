@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from jerklog import JerklogError
-from jerklog.diary import coverage, daily, grouping, medication, quality, series, sleep
+from jerklog.diary import coverage, daily, grouping, medication, overlap, quality, series, sleep
 from jerklog.diary.config import DAY_MS, HOUR_MS, MINUTE_MS, DiaryConfig
 from jerklog.diary.load import _extent_of_data, _read_boots, _read_events, _site_name
 from jerklog.localtime import Zones
@@ -68,7 +68,8 @@ class Diary:
         self._all = _read_events(store, self._lo, self._hi, self.boots)
         self._sites()
         self._grid()
-        self._coverage(store)
+        self._coverage(store)   # from every boot's counters: a minute is recorded or not
+        self._all, self.recorded_twice = overlap.count_once(self)
         self._jerks()
         self._sleep()
         self._label_events()

@@ -65,6 +65,8 @@ def _quality(diary):
         if len(J) else 0
     out.update(diary.clocks())
     out["estimated_boots"] = len(diary._estimated_boots)
+    # Boots of one device covering the same time: counted once (overlap.py).
+    out["recorded_twice"] = [dict(o) for o in diary.recorded_twice]
     logs = diary.board_logs
     # Events a board's full on-board log dropped before a computer collected them.
     out["log_dropped"] = sum(r["dropped"] or 0 for r in logs)

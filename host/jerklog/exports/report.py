@@ -232,6 +232,11 @@ def first_page(diary: Diary, name: str | None = None, dob=None,
     if Q.get("log_dropped"):
         dq.append("%d events lost because a board's on-board log was full (devices %s)" % (
             Q["log_dropped"], ", ".join(str(d) for d in Q["log_dropped_devices"])))
+    for o in Q.get("recorded_twice", []):
+        dq.append("device %d recorded the same %s h twice (boots %d and %d, from %s): counted "
+                  "once, %d duplicate events left out" % (
+                      o["device_id"], num(o["hours"], 1), o["kept_boot"], o["left_out_boot"],
+                      when_text(o["from_ms"], diary), o["events_left_out"]))
     rows.append(("Data quality", "; ".join(dq) + "."))
     return header, rows
 
