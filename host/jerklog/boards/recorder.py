@@ -3,6 +3,7 @@ and writes everything into the store.
 
 The same code reads a real board (/dev/ttyACM0, COM3) and a simulated one (a pty path).
 """
+import collections
 import threading
 import time
 
@@ -293,6 +294,7 @@ class PortRecorder:
         self.locked_s = 0.0            # time spent waiting for another process's lock
         self.on_board = None           # after a failure: events the board keeps, not stored
         self.lost_unstored = 0         # events received, not stored, from a board with no log
+        self._dumps_sent, self._dumps_answered = 0, collections.Counter()
 
     def run(self):
         """Record until stop is set (or, with until_goodbye, the device says goodbye).
@@ -405,6 +407,8 @@ class PortRecorder:
                 del ingest.dumps[n_dumps:]
                 self._fail(e)
             self.stored_keys.update(keys)
+            if self._final_dump:
+                self._follow_final_dump(self.pending)
             self.pending = []
         if ser is not None:
             self._answer_dumps(ser)
@@ -414,21 +418,29 @@ class PortRecorder:
         """After a failure to store: ask the board for its whole log (nothing is stored or
         acknowledged now) and count the events it keeps that the store lacks."""
         wanted = {d for d, _ in self.ingest.boots} | set(self.ingest.log_status)
-        seen, answered = set(), {}
+        # Dumps asked for before and not finished come first (the board answers in order):
+        # what they hold is counted again by the last one, which answers ours.
+        earlier = {d: max(0, self._dumps_sent - self._dumps_answered[d]) for d in wanted}
+        seen, answered = collections.defaultdict(set), {}
         try:
             ser.write(protocol.command_frame(protocol.CMD_LOG_DUMP, -1))
             deadline = time.monotonic() + DUMP_WAIT_S
             while time.monotonic() < deadline and not (answered and wanted <= set(answered)):
                 for rec in self.decoder.feed(ser.read(max(1, ser.in_waiting))):
+                    d = rec["device_id"]
                     if rec["type"] == "event":
-                        seen.add((rec["device_id"], rec["boot_id"], rec["seq"]))
+                        seen[d].add((d, rec["boot_id"], rec["seq"]))
                     elif rec["type"] == "log_status" and rec["reason"] == protocol.LOG_DUMPED:
-                        answered[rec["device_id"]] = rec
+                        if earlier.get(d, 0) > 0:
+                            earlier[d] -= 1  # the end of an earlier dump, not ours
+                            seen[d] = set()
+                        else:
+                            answered[d] = rec
         except (serial.SerialException, OSError):
             return  # the line is gone: nothing to ask
         if not answered:
             return
-        keep = seen - self.stored_keys
+        keep = set().union(*seen.values()) - self.stored_keys
         with self.lock:
             stored_before = self.store.has_events(keep)  # None if the store cannot tell
         self.on_board = len(keep) - (stored_before or 0)
@@ -445,6 +457,7 @@ class PortRecorder:
         if self.raw_sink is not None:
             ser.write(protocol.command_frame(protocol.CMD_RAW, 1))
         self.dump_requests = 0
+        self._dumps_sent, self._dumps_answered = 0, collections.Counter()  # this connection
         self._request_dump(ser)
         try:
             done = self._receive(ser)
@@ -473,7 +486,11 @@ class PortRecorder:
             if data:
                 last_data = time.monotonic()
                 self.bytes_read += len(data)
-                self.pending.extend(self.decoder.feed(data))
+                records = self.decoder.feed(data)
+                for rec in records:
+                    if rec["type"] == "log_status" and rec["reason"] == protocol.LOG_DUMPED:
+                        self._dumps_answered[rec["device_id"]] += 1
+                self.pending.extend(records)
             if self.pending:
                 if self._store_pending(ser) and self.on_progress:
                     self.on_progress(self)
@@ -503,21 +520,31 @@ class PortRecorder:
         """After a goodbye: collect and acknowledge what the board's log still holds (the
         events it also sent live), so its log is empty for the next untethered night.
         True when there is nothing more to wait for."""
-        if not self._final_dump:
-            self._final_dump = [d for d, st in self.ingest.log_status.items()
-                                if st["capacity_bytes"]]
+        if self._final_dump is None:
+            self._final_dump = {d: "dump" for d, st in self.ingest.log_status.items()
+                                if st["capacity_bytes"]}
             if not self._final_dump:
                 return True
-            self.ingest.log_status = {}  # wait for fresh answers
             self._request_dump(ser)
             return False
-        answers = self.ingest.log_status
-        done = [d for d in self._final_dump if d in answers and (
-            answers[d]["reason"] == protocol.LOG_ACKED or
-            (answers[d]["reason"] == protocol.LOG_DUMPED and answers[d]["records"] == 0))]
-        return len(done) == len(self._final_dump)
+        return all(stage == "done" for stage in self._final_dump.values())
+
+    def _follow_final_dump(self, records):
+        """The answers to the final dump, in the order they came: its LOG_DUMPED, then, if
+        it held records, the LOG_ACKED of their acknowledgement. An answer to an earlier
+        acknowledgement that arrives first (the store was locked and everything came at
+        once) is not taken for it."""
+        for rec in records:
+            if rec["type"] != "log_status":
+                continue
+            stage = self._final_dump.get(rec["device_id"])
+            if stage == "dump" and rec["reason"] == protocol.LOG_DUMPED:
+                self._final_dump[rec["device_id"]] = "ack" if rec["records"] else "done"
+            elif stage == "ack" and rec["reason"] == protocol.LOG_ACKED:
+                self._final_dump[rec["device_id"]] = "done"
 
     def _request_dump(self, ser):
+        self._dumps_sent += 1
         self.ingest.replaying = True
         self._dump_sent = time.monotonic()
         self._rejected_at_dump = self.decoder.rejected

@@ -129,6 +129,14 @@ def _time_range(column, from_ms, to_ms, where, params):
         params.append(to_ms)
 
 
+def _read_only(path):
+    """' (it or its directory is read-only)' when that is so, else ''."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(path, os.W_OK) or not os.access(directory, os.W_OK):
+        return " (it or its directory is read-only)"
+    return ""
+
+
 def _make_private(path):
     """Set an existing store (and its -wal/-shm files) to 0600 if others could read it."""
     for name in (path, path + "-wal", path + "-shm"):
@@ -162,7 +170,7 @@ class Store:
         except sqlite3.DatabaseError as e:
             if "not a database" in str(e):
                 raise JerklogError("%s is not a jerklog store (%s)" % (path, e))
-            raise JerklogError("cannot open the store %s: %s" % (path, e))
+            raise JerklogError("cannot open the store %s: %s%s" % (path, e, _read_only(path)))
         if version > SCHEMA_VERSION:
             self.db.close()
             raise JerklogError("%s was written by a newer jerklog (store schema %d; this "
@@ -195,9 +203,12 @@ class Store:
                 return  # a writer holds it: it is being written, so it was readable
             rows = [(str(e),)]
         if rows != [("ok",)]:
-            raise StorageError("the store %s is damaged (%s): nothing was written to it; keep "
-                               "a copy, and record into another store (--db)"
-                               % (self.path, "; ".join(str(r[0]) for r in rows[:2])))
+            found = [part.strip() for r in rows for part in str(r[0]).splitlines()
+                     if part.strip() and not part.startswith("***")]
+            raise StorageError("the store %s is damaged (%s%s): nothing was written to it; "
+                               "keep a copy, and record into another store (--db)"
+                               % (self.path, "; ".join(found[:2]),
+                                  "; ..." if len(found) > 2 else ""))
 
     def _probe_write(self):
         """Write (and roll back) one change, so a read-only file or place fails here."""
