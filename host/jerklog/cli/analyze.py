@@ -4,8 +4,10 @@ from jerklog.cli.common import region_type
 
 # -- analyze -----------------------------------------------------------------------------
 def cmd_analyze(args):
+    from jerklog.files import refuse_overwrite
     from jerklog.progress import Progress
     from jerklog.recordings.analysis import write_events_csv
+    refuse_overwrite(args.out, inputs=[args.raw])
     progress = Progress("analyze")
 
     def show(samples, rate):

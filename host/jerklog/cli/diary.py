@@ -1,6 +1,7 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, open_store
+from jerklog.cli.common import db_arg, open_store, store_path
+from jerklog.files import refuse_overwrite
 
 
 # -- shared time arguments -----------------------------------------------------------------
@@ -27,6 +28,7 @@ def _range(args):
 # -- export (replaces cmd_export) ----------------------------------------------------------
 def cmd_export(args):
     from jerklog.exports import diary_csv, edf
+    refuse_overwrite(args.out, stores=[store_path(args)])
     zones, from_ms, to_ms = _range(args)
     with open_store(args, create=False) as store:
         if args.format == "csv":
@@ -49,8 +51,12 @@ def cmd_export(args):
 # -- report --------------------------------------------------------------------------------
 def cmd_report(args):
     from jerklog.exports.report import write_report
+    refuse_overwrite(args.out, stores=[store_path(args)])
     zones, from_ms, to_ms = _range(args)
     with open_store(args, create=False) as store:
+        if not store.count_events() and not store.boots():
+            raise JerklogError("nothing recorded in the store %s yet: record or simulate "
+                               "first" % store.path)
         info = write_report(store, args.out, from_ms, to_ms, tz=zones, name=args.name,
                             dob=args.dob, max_events=args.max_events)
     print("report written to %s (%s%s, %d events listed of %d)" % (
