@@ -64,6 +64,7 @@ def error_line(err):
 
 
 def counts(line):
+    print(line, file=sys.__stderr__)  # the figures docs/reliability.md quotes (with -s)
     m = COUNTS.search(line)
     assert m, line
     return int(m.group(1)), int(m.group(2))
@@ -363,7 +364,7 @@ def on_tmpfs(tmp_path, size, args, seed_store=None, read_only=False, timeout=120
 
 def test_simulate_on_a_full_disk(tmp_path, capsys):
     path, expected = recording(tmp_path)
-    rc, err, db = on_tmpfs(tmp_path, "200k", ["simulate", "--raw", path, "--start", START,
+    rc, err, db = on_tmpfs(tmp_path, "400k", ["simulate", "--raw", path, "--start", START,
                                               "--db", "DB"])
     line = error_line(err)
     assert rc == 1 and "the disk is full" in line, line
