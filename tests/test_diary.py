@@ -519,9 +519,11 @@ def test_the_same_hours_recorded_twice_count_once_everywhere(wearer, tmp_path, c
     assert sum(int(r["events"]) for r in rows if r["region"] == "all") == 12
     assert sum(int(r["events"]) for r in rows if r["region"] == "left_wrist") == 12
     header, page = first_page(d)
-    text = "\n".join("%s: %s" % r for r in page)
-    assert "Where: 12 jerks (" in text and "left_wrist 12 (" in text
-    assert "recorded the same 8.0 h twice" in text and "counted once" in text
+    rows = dict(page)
+    assert rows["Where"].startswith("One sensor only (left_wrist): 12 jerks.")
+    assert rows["How often"].startswith("12 jerks in 8.0 h recorded: 1.5/h")
+    assert "recorded the same 8.0 h twice" in rows["Data quality"]
+    assert "counted once" in rows["Data quality"]
 
 
 def test_a_reboot_is_not_a_recording_made_twice(wearer):

@@ -1,37 +1,40 @@
-"""The doctor's report: one page that answers the clinical questions (where, how often,
-pattern, when, triggered, how strong, medication, data quality), plots, and the event list
-behind them. PDF (matplotlib PdfPages) or self-contained HTML (plots inline as base64 PNG),
-chosen by the output file's extension.
+"""The doctor's report: page 1 is a clinical summary a neurologist takes in at a glance (a
+short table in clinical words and one figure, the day-by-day raster of every jerk); the
+pages behind it hold the full figures, the nights side by side, the charts that carry
+information, data quality, the tables and the event list. PDF (matplotlib PdfPages) or one
+self-contained HTML file (plots inline as base64 PNG) with the same content, chosen by the
+output file's extension.
 
     write_report(store, out_path, from_ms, to_ms, tz=None, name=None, dob=None,
                  config=None, max_events=2000, diary=None) -> dict
 
-first_page(diary, name=None, dob=None) gives the first page as (label, text) rows; both
-formats render those rows, so a test can compare them with the diary's own figures.
+first_page(diary, name=None, dob=None) gives page 1's header lines and its (label, text)
+rows; detail_rows(diary) the full figures behind them (page 2). Both formats render those
+rows, so a test can compare them with the diary's own figures.
 """
-import base64
 import datetime as dt
-import html
-import io
-import textwrap
 
 import numpy as np
 
 from jerklog import JerklogError, __version__
 from jerklog.diary import Diary
 from jerklog.diary.config import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN
+from jerklog.exports import report_figures as figs
+from jerklog.exports import report_layout as lay
 from jerklog.extras import require
 from jerklog.files import atomic_output
 from jerklog.localtime import format_iso
 from jerklog.store.notes import describe
 
-NOT_A_DIAGNOSIS = ("This report summarises what wearable motion sensors recorded. It is not a "
-                   "diagnosis: a doctor interprets it.")
-PAGE = (8.27, 11.69)   # A4 portrait, inches
-WRAP = 110             # characters per line of the first page's answers
+NOT_A_DIAGNOSIS = lay.NOT_A_DIAGNOSIS
+__all__ = ["NOT_A_DIAGNOSIS", "first_page", "detail_rows", "event_rows", "write_report"]
+
 WHEN_LABEL = {"rest": "at rest", "active": "during action", "asleep": "asleep",
               "sleep onset": "at sleep onset", "after waking": "just after waking",
               "unknown": "context unknown"}
+FULL_DAY_HOURS = 20.0   # a day recorded this long counts for 'per day' (jerks that day)
+PAGE1_DAYS = 62         # page 1's raster shows at most the last this many days
+RASTER_PAGE_DAYS = 62   # the raster of every day, this many days a page
 
 
 # -- numbers as text --------------------------------------------------------------------------
@@ -56,6 +59,25 @@ def pct(part, whole):
     return "n/a" if not whole else "%.0f%%" % (100.0 * part / whole)
 
 
+def count(n):
+    return "{:,}".format(int(n))
+
+
+def plural(n, word, many=None):
+    return "%s %s" % (count(n), word if n == 1 else (many or word + "s"))
+
+
+def duration(seconds):
+    """12 s, 4.5 min, 2.1 h."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 90:
+        return "%s s" % num(float(seconds))
+    if seconds < 90 * 60:
+        return "%s min" % num(seconds / 60.0, 1 if seconds < 600 else 0)
+    return "%s h" % num(seconds / 3600.0, 1)
+
+
 def when_text(ms, diary):
     """Local time to the minute with its UTC offset: 2026-03-02 14:05 +01:00."""
     s = format_iso(int(ms), diary.zones)
@@ -70,14 +92,12 @@ def _rng(st, unit, digits=None):
         num(st["p10"], digits), num(st["p90"], digits))
 
 
-# -- the first page ---------------------------------------------------------------------------
+# -- page 1: the clinical summary ---------------------------------------------------------------
 def first_page(diary: Diary, name: str | None = None, dob=None,
                summary: dict | None = None) -> tuple:
-    """Header lines and (label, text) rows answering the doctor's table."""
+    """Header lines and page 1's (label, text) rows: where, how often, pattern, when,
+    triggers, strength, medication, notes and data quality, in clinical words."""
     S = summary or diary.summary()
-    F, T, R, C, Q = S["frequency"], S["trend"], S["rhythm"], S["contexts"], S["quality"]
-    cfg = diary.config
-    days = (diary.to_ms - diary.from_ms) / DAY_MS
     header = ["Myoclonus diary report"]
     who = []
     if name:
@@ -86,9 +106,282 @@ def first_page(diary: Diary, name: str | None = None, dob=None,
         who.append("date of birth: %s" % dob)
     if who:
         header.append(", ".join(who))
-    header.append("Period: %s to %s (%s days); time zone %s" % (
-        when_text(diary.from_ms, diary), when_text(diary.to_ms, diary), num(days, 1),
-        S["zones"]))
+    hours = (diary.to_ms - diary.from_ms) / HOUR_MS
+    span = "%s h" % num(hours, 1) if hours < 48 else "%s days" % num(hours / 24, 1)
+    header.append("Period: %s to %s (%s); time zone %s" % (
+        when_text(diary.from_ms, diary), when_text(diary.to_ms, diary), span, S["zones"]))
+    sites = S["sites"]
+    header.append("%s: %s" % (plural(len(sites), "sensor"), ", ".join(sites) or "none"))
+    rows = [("Where", where_text(diary, S)), ("How often", often_text(diary, S)),
+            ("Pattern", pattern_text(diary, S)), ("When", when_row(S)),
+            ("Triggers", trigger_text(diary, S)), ("Strength", strength_text(S)),
+            ("Medication", medication_text(diary, S)), ("Notes", notes_text(diary)),
+            ("Data quality", quality_text(diary, S))]
+    return header, rows
+
+
+def where_text(diary, S):
+    """Focal / multifocal / generalised, each with the regions that saw its jerks."""
+    F, E, sites = S["frequency"], S["extents"], S["sites"]
+    n = F["jerks"]
+    cfg = diary.config
+    if not n:
+        return "No jerks recorded."
+    neg = (" Negative myoclonus (lapses): %s." % count(F["negative"])) if F["negative"] \
+        else ""
+    if len(sites) <= 1:
+        return ("One sensor only (%s): %s. With one sensor, focal, multifocal and "
+                "generalised cannot be told apart.%s" % (sites[0] if sites else "none",
+                                                         plural(n, "jerk"), neg))
+    parts, zero = [], []
+    for ex in sorted(EXTENTS, key=lambda e: -E[e]):
+        k = E[ex]
+        if not k:
+            if ex != "unclassified":
+                zero.append(ex)
+            continue
+        seen = sorted(((r[ex], r["region"]) for r in S["regions"] if r[ex]),
+                      key=lambda x: (-x[0], x[1]))
+        txt = "%s %s (%s" % (ex, pct(k, n), count(k))
+        if ex == "unclassified":
+            txt += ", one sensor recording at the time"
+        if seen:
+            txt += ": " + ", ".join("%s %s" % (reg, count(c)) for c, reg in seen)
+        parts.append(txt + ")")
+    out = "; ".join(parts)
+    if zero:
+        out += "; no %s jerks" % " or ".join(zero)
+    return "%s%s. Of %s; several sensors within %d ms count as one jerk.%s" % (
+        out[0].upper(), out[1:], plural(n, "jerk"), cfg.group_window_ms, neg)
+
+
+def often_text(diary, S):
+    """Rates per recorded hour awake and asleep (per hour of sleep, like a PLM index), per
+    night, per day, and the trend."""
+    F, T = S["frequency"], S["trend"]
+    cfg = diary.config
+    n = F["jerks"]
+    out = ["%s in %s h recorded: %s%s" % (
+        plural(n, "jerk"), num(F["hours"], 1), per_h(F["per_hour"]),
+        " (%s sure)" % count(F["sure"]) if n else "")]
+    ns, nc = F["nights_from_sleep"], F["nights_from_clock"]
+    def rate(r, k, h, note=""):
+        if r is None:
+            return "not recorded" + (" (%s)" % note if note else "")
+        return "%s (%s in %s h%s)" % (per_h(r), count(k), num(h, 1),
+                                      "; " + note if note else "")
+
+    awake = rate(F["day_per_hour"], F["day_jerks"], F["day_hours"])
+    night = (F["night_per_hour"], F["night_jerks"], F["night_hours"])
+    if ns and not nc:
+        out.append("Awake %s; per hour of sleep %s" % (awake, rate(*night)))
+    elif ns:
+        out.append("Awake %s; at night %s" % (awake, rate(*night, note=(
+            "night = recorded sleep on %d nights, clock hours %02d:00-%02d:00 on %d" % (
+                ns, cfg.night_start_hour, cfg.night_end_hour, nc)))))
+    else:
+        out.append("By day %s; at night %s" % (awake, rate(*night, note=(
+            "%02d:00-%02d:00, no sleep recorded" % (cfg.night_start_hour,
+                                                    cfg.night_end_hour)))))
+    N = figs.nights(diary)
+    if len(N) == 1:
+        r = N.iloc[0]
+        out.append("1 night: %s in %s h of sleep (one night is not representative)" % (
+            plural(int(r["jerks"]), "jerk"), num(float(r["hours"]), 1)))
+    elif len(N):
+        j = N["jerks"].to_numpy()
+        out.append("Per night: median %s jerks (%s-%s) over %d nights" % (
+            num(float(np.median(j)), 0), count(j.min()), count(j.max()), len(N)))
+    D = diary.per_day()
+    full = D[D["hours"] >= FULL_DAY_HOURS] if len(D) else D
+    if len(full):
+        j = full["jerks"].to_numpy()
+        out.append("Per day: median %s (%s-%s) over %s recorded ≥ %d h" % (
+            num(float(np.median(j)), 0), count(j.min()), count(j.max()),
+            plural(len(full), "day"), FULL_DAY_HOURS))
+    else:
+        out.append("Per day: no day recorded ≥ %d h" % FULL_DAY_HOURS)
+    if T["slope_per_week"] is not None:
+        out.append("Trend: %s, %s in the first %d days → %s in the last %d (fitted %+.0f%% "
+                   "over the period)" % (T["direction"], per_h(T["first_rate"]),
+                                         T["half_days"], per_h(T["last_rate"]),
+                                         T["half_days"], T["change_pct"]))
+    else:
+        out.append("Trend: not assessable (%s recorded ≥ %s h; %d needed)" % (
+            plural(T["days"], "day"), num(cfg.trend_min_day_hours, 0), cfg.trend_min_days))
+    return ". ".join(out) + "."
+
+
+def pattern_text(diary, S):
+    """Single jerks or series; rhythmic (with the rate) or irregular."""
+    R = S["rhythm"]
+    n = S["frequency"]["jerks"]
+    if not n:
+        return "No jerks."
+    gap = num(R["gap_s"])
+    iti = R["interval_median_s"]
+    if not R["series"]:
+        return "Single jerks only: no series (%d or more jerks ≤ %s s apart). Median " \
+            "interval between jerks %s." % (R["min_jerks"], gap, duration(iti))
+    single = n - R["jerks_in_series"]
+    out = ["Single jerks %s; in series %s: %s (%d or more jerks ≤ %s s apart), median %s "
+           "jerks over %s at %s Hz" % (
+               pct(single, n), pct(R["jerks_in_series"], n), plural(R["series"], "series",
+                                                                    "series"),
+               R["min_jerks"], gap, num(R["length_median"], 0),
+               duration(R["duration_median_s"]), num(R["rate_median_hz"], 2))]
+    Sr = diary.series
+    rhythmic = Sr[Sr["rhythm"] == "rhythmic"] if len(Sr) else Sr
+    if R["judged"]:
+        txt = "Rhythm: %s (median CV %s of %d series judged: %d rhythmic, %d " \
+            "semi-regular, %d irregular)" % (R["verdict"], num(R["cv_median"], 2),
+                                             R["judged"], R["rhythmic"], R["semi_regular"],
+                                             R["irregular"])
+        if len(rhythmic):
+            txt += "; the rhythmic ones at %s Hz" % num(float(rhythmic["rate_hz"].median()), 2)
+        out.append(txt)
+    else:
+        out.append("Rhythm: no series long enough to judge (%d intervals)" %
+                   diary.config.rhythm_min_intervals)
+    return ". ".join(out) + "."
+
+
+def when_row(S):
+    """Rest, action, asleep, sleep onset, after waking: the share of jerks, most first."""
+    C = S["contexts"]
+    n = S["frequency"]["jerks"]
+    if not n:
+        return "No jerks."
+    items = [(w, C[w]) for w in WHEN if w != "unknown" or C[w]]
+    items.sort(key=lambda x: -x[1])
+    out = "; ".join("%s %s (%s)" % (WHEN_LABEL[w], pct(k, n), count(k)) if k else
+                    "%s 0" % WHEN_LABEL[w] for w, k in items) + "."
+    return out[0].upper() + out[1:]
+
+
+def trigger_text(diary, S):
+    Tg = S["triggers"]
+    if not Tg["marks"]:
+        return "No trigger marks (button presses or trigger notes)."
+    noted = [describe(t) for t in
+             diary.notes[diary.notes["kind"] == "trigger"].to_dict("records")]
+    what = ""
+    if noted:
+        what = ": " + "; ".join(noted[:2]) + ("; ..." if len(noted) > 2 else "")
+    return "%s (%d button, %d noted%s). %s within %s s of a mark, %s expected by chance." % (
+        plural(Tg["marks"], "mark"), Tg["button"], Tg["notes"], what,
+        plural(Tg["jerks_near"], "jerk"), num(Tg["window_s"], 0),
+        num(Tg["expected_near"]))
+
+
+def strength_text(S):
+    St = S["strength"]
+    g, r, d = St["peak_g"], St["peak_dps"], St["duration_ms"]
+    if not g["n"]:
+        return "No jerks."
+    out = ["Peak %s g (10-90%%: %s-%s g; largest %s g)" % (
+        num(g["median"], 2), num(g["p10"], 2), num(g["p90"], 2), num(g["max"], 2))]
+    out.append("rotation %s" % ("%s deg/s (10-90%%: %s-%s)" % (
+        num(r["median"], 0), num(r["p10"], 0), num(r["p90"], 0)) if r["n"] else
+        "not measured"))
+    out.append("duration %s ms (10-90%%: %s-%s)" % (num(d["median"], 0), num(d["p10"], 0),
+                                                    num(d["p90"], 0)))
+    return "; ".join(out) + "."
+
+
+def medication_text(diary, S):
+    meds = S["medication"]
+    if not meds:
+        return "No medication notes in this period."
+    days = num(diary.config.medication_window_ms / DAY_MS, 0)
+    parts = []
+    for m in meds[:3]:
+        txt = "%s (%s): %s in the %s days before → %s after" % (
+            m["label"] or "medication", when_text(m["time_ms"], diary)[:16], per_h(
+                m["before_per_hour"]), days, per_h(m["after_per_hour"]))
+        if m["change_pct"] is not None and m["change_pct"] == m["change_pct"]:
+            txt += " (%+.0f%%)" % m["change_pct"]
+        if m["few_data"]:
+            txt += ", few data (%s h and %s h recorded)" % (num(m["before_hours"], 0),
+                                                           num(m["after_hours"], 0))
+        parts.append(txt)
+    more = "; %d more in the medication table" % (len(meds) - 3) if len(meds) > 3 else ""
+    return "; ".join(parts) + more + "."
+
+
+def notes_text(diary):
+    free = diary.notes[diary.notes["kind"] == "note"].to_dict("records")
+    if not free:
+        return "No free notes (alcohol, stress, caffeine, exercise)."
+    txt = "; ".join("%s %s" % (when_text(x["time_ms"], diary)[:16], describe(x))
+                    for x in free[:3])
+    if len(free) > 3:
+        txt += "; %d more in the notes table" % (len(free) - 3)
+    return txt + "."
+
+
+def quality_text(diary, S, pointer=True):
+    """Data quality in one line: 'Complete ...' when nothing is missing, else the problems
+    (and, with pointer, where the details are)."""
+    Q = S["quality"]
+    cfg = diary.config
+    sites = S["sites"]
+    probs = []
+    # Sensors named apart only where one recorded less than the others together.
+    incomplete = [r for r in Q["regions"] if r["hours"] < Q["hours"] - max(
+        0.005 * Q["period_hours"], 0.1)]
+    if Q["gaps"]:
+        a, b = Q["longest_gap"]
+        probs.append("%s ≥ %s min with no sensor recording (%s h; longest %s h from %s)" % (
+            plural(Q["gaps"], "gap"), num(cfg.gap_min_ms / MINUTE_MS, 0),
+            num(Q["gap_hours"], 1), num((b - a) / HOUR_MS, 1), when_text(a, diary)))
+    if incomplete and len(sites) > 1:
+        probs.append("per sensor: " + ", ".join("%s %s" % (r["region"], pct(
+            r["hours"], Q["period_hours"])) for r in Q["regions"]))
+    if Q["dropped"]:
+        probs.append("dropped samples %s%%" % num(Q["dropped_pct"], 3 if (
+            Q["dropped_pct"] or 0) < 0.1 else 2))
+    if Q["events_missing"]:
+        probs.append("%s counted by the boards but not in the store" % plural(
+            Q["events_missing"], "event"))
+    if Q["jerks_outside_recorded"]:
+        probs.append("%s outside recorded time" % plural(Q["jerks_outside_recorded"], "jerk"))
+    if Q.get("log_dropped"):
+        probs.append("%s lost because a board's on-board log was full (devices %s)" % (
+            plural(Q["log_dropped"], "event"),
+            ", ".join(str(d) for d in Q["log_dropped_devices"])))
+    for o in Q.get("recorded_twice", []):
+        probs.append("device %d recorded the same %s h twice (boots %d and %d): counted once"
+                     % (o["device_id"], num(o["hours"], 1), o["kept_boot"],
+                        o["left_out_boot"]))
+    if Q["estimated_boots"]:
+        probs.append("%d boots without counters (recorded time estimated)" %
+                     Q["estimated_boots"])
+    if Q.get("clock_corrections"):
+        probs.append("%d jumps of a board clock's estimate corrected" %
+                     Q["clock_corrections"])
+    if Q["events_shifted"]:
+        probs.append("%s stored before a clock correction" % plural(Q["events_shifted"],
+                                                                    "event"))
+    if not Q["hours"]:
+        return "Nothing recorded in this period%s." % ("; " + "; ".join(probs) if probs
+                                                       else "")
+    if not probs and Q["pct"] is not None and Q["pct"] >= 99.5:
+        who = sites[0] if len(sites) == 1 else "all %d sensors" % len(sites)
+        return ("Complete: %s recorded the whole period (%s h), with no gaps, no dropped "
+                "samples and no missing events." % (who, num(Q["hours"], 1)))
+    return "Recorded %s of the period (%s h of %s h) by at least one sensor%s.%s" % (
+        pct(Q["hours"], Q["period_hours"]), num(Q["hours"], 1), num(Q["period_hours"], 1),
+        "; " + "; ".join(probs) if probs else "",
+        " Details on the data-quality page." if pointer else "")
+
+
+# -- page 2: the full figures behind page 1 -----------------------------------------------------
+def detail_rows(diary: Diary, summary: dict | None = None) -> list:
+    """Every figure of the diary's summary as (label, text) rows: what page 1 condenses."""
+    S = summary or diary.summary()
+    F, T, R, C, Q = S["frequency"], S["trend"], S["rhythm"], S["contexts"], S["quality"]
+    cfg = diary.config
     rows = []
     sites = S["sites"]
     rows.append(("Recording", "%d sensor%s: %s. Recorded %s h of %s h (%s) by at least one "
@@ -238,203 +531,7 @@ def first_page(diary: Diary, name: str | None = None, dob=None,
                       o["device_id"], num(o["hours"], 1), o["kept_boot"], o["left_out_boot"],
                       when_text(o["from_ms"], diary), o["events_left_out"]))
     rows.append(("Data quality", "; ".join(dq) + "."))
-    return header, rows
-
-
-# -- plots ------------------------------------------------------------------------------------
-def _mpl():
-    matplotlib = require("matplotlib", "report", "the report")
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 7,
-                                "axes.titlesize": 8, "axes.labelsize": 7})
-    return plt
-
-
-def _dates(diary, dates):
-    return np.array(dates, dtype="datetime64[D]")
-
-
-def fig_heatmaps(diary, plt):
-    """Day-by-hour heat map of events per recorded hour, per region and for all jerks."""
-    panels = [(None, "all jerks")] + [(s, s) for s in diary.active_sites]
-    ncol = min(len(panels), 5)
-    fig, axes = plt.subplots(1, ncol, figsize=PAGE, squeeze=False)
-    fig.suptitle("When: events per recorded hour by day and hour of day "
-                 "(grey: not recorded)", fontsize=9)
-    import matplotlib
-    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d0d0d0")
-    for ax, (site, title) in zip(axes[0], panels[:ncol]):
-        dates, counts, hours = diary.hour_matrix(site)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # An hour recorded for less than a quarter gives a rate too noisy to colour.
-            rate = np.where(hours >= 0.25, counts / hours, np.nan)
-        img = np.ma.masked_invalid(rate)
-        nd = max(len(dates), 1)
-        vals = rate[np.isfinite(rate)]
-        vmax = max(float(np.percentile(vals, 99)), 1.0) if len(vals) else 1.0
-        im = ax.imshow(img, aspect="auto", cmap=cmap, interpolation="nearest",
-                       extent=(0, 24, nd, 0), vmin=0, vmax=vmax)
-        ax.set_title(title)
-        ax.set_xticks([0, 6, 12, 18, 24])
-        ax.set_xlabel("hour of day")
-        step = max(1, nd // 25)
-        ax.set_yticks(np.arange(0, nd, step) + 0.5)
-        ax.set_yticklabels([dates[i] for i in range(0, nd, step)] if ax is axes[0][0] else [],
-                           fontsize=5)
-        fig.colorbar(im, ax=ax, orientation="horizontal", pad=0.06, fraction=0.03)
-    fig.subplots_adjust(left=0.12, right=0.98, top=0.94, bottom=0.06, wspace=0.12)
-    return fig
-
-
-def fig_daily(diary, plt):
-    """Daily rates (day and night) with medication and trigger marks; per-region bars."""
-    D = diary.per_day()
-    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=PAGE,
-                                     gridspec_kw=dict(height_ratios=[3, 2, 2]))
-    fig.suptitle("How often: jerks per recorded hour each day", fontsize=9)
-    if len(D):
-        x = _dates(diary, D["date"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            day = np.where(D["day_hours"] > 0.05, D["day_jerks"] / D["day_hours"], np.nan)
-            night = np.where(D["night_hours"] > 0.05, D["night_jerks"] / D["night_hours"],
-                             np.nan)
-            allr = np.where(D["hours"] > 0.05, D["jerks"] / D["hours"], np.nan)
-        a1.bar(x, allr, width=0.8, color="#9ecae1", label="all day (24 h)")
-        a1.plot(x, day, ".-", color="#e6550d", lw=0.8, ms=2, label="day")
-        a1.plot(x, night, ".-", color="#31a354", lw=0.8, ms=2, label="night")
-        ok = D["hours"] >= diary.config.trend_min_day_hours
-        if ok.sum() >= 2:
-            xi = D.index[ok].to_numpy(dtype=float)
-            k, c = np.polyfit(xi, allr[ok.to_numpy()], 1)
-            a1.plot(x[ok.to_numpy()], k * xi + c, "--", color="k", lw=0.8, label="trend")
-        for m in diary.medication().itertuples():
-            md = np.datetime64(format_iso(m.time_ms, diary.zones)[:10], "D")
-            a1.axvline(md, color="#756bb1", lw=1)
-            a1.text(md, a1.get_ylim()[1], " " + (m.label or "medication"), rotation=90,
-                    va="top", fontsize=6, color="#756bb1")
-        M = diary.trigger_marks()
-        if len(M):
-            tm = np.array([format_iso(t, diary.zones)[:10] for t in M["time_ms"]],
-                          dtype="datetime64[D]")
-            a1.plot(tm, np.zeros(len(tm)), "|", color="#de2d26", ms=8, label="trigger mark")
-        a1.set_ylabel("jerks per recorded hour")
-        a1.legend(fontsize=6, loc="upper left")
-        a2.bar(x, D["hours"], width=0.8, color="#bdbdbd")
-        a2.set_ylabel("hours recorded")
-        a2.set_ylim(0, 25)
-        a2.set_title("Recorded hours per day (any sensor)")
-    Rg = diary.regions()
-    if len(Rg):
-        bottom = np.zeros(len(Rg))
-        colors = {"generalised": "#de2d26", "multifocal": "#fd8d3c", "focal": "#3182bd",
-                  "unclassified": "#bdbdbd"}
-        for ex in EXTENTS:
-            a3.barh(Rg["region"], Rg[ex], left=bottom, color=colors[ex], label=ex)
-            bottom += Rg[ex].to_numpy()
-        a3.set_title("Where: events per region, by the extent of the jerk they belong to")
-        a3.set_xlabel("events")
-        a3.legend(fontsize=6)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
-    return fig
-
-
-def fig_pattern(diary, plt):
-    """Series lengths, rhythm (CV) and inter-jerk intervals."""
-    fig, axes = plt.subplots(2, 2, figsize=PAGE)
-    fig.suptitle("Pattern: series and intervals between jerks", fontsize=9)
-    S = diary.series
-    cfg = diary.config
-    a = axes[0][0]
-    if len(S):
-        lens = S["jerks"].to_numpy()
-        a.hist(lens, bins=np.arange(cfg.series_min_jerks, max(lens.max(), 10) + 2) - 0.5,
-               color="#3182bd")
-    a.set_title("series length (jerks)")
-    a.set_xlabel("jerks in series")
-    a = axes[0][1]
-    cv = S["cv"].dropna().to_numpy() if len(S) else np.zeros(0)
-    if len(cv):
-        a.hist(cv, bins=np.linspace(0, max(1.5, cv.max()), 31), color="#756bb1")
-    a.axvline(cfg.rhythmic_cv, color="k", ls="--", lw=0.8)
-    a.axvline(cfg.irregular_cv, color="k", ls=":", lw=0.8)
-    a.set_title("rhythm: CV of intervals in each series\n(left of -- rhythmic, right of : "
-                "irregular)")
-    a.set_xlabel("coefficient of variation")
-    a = axes[1][0]
-    iti = diary.intervals() / 1000.0
-    iti = iti[iti > 0]
-    if len(iti):
-        a.hist(iti, bins=np.logspace(np.log10(max(iti.min(), 0.05)),
-                                     np.log10(max(iti.max(), 1.0)) + 0.01, 50),
-               color="#636363")
-        a.set_xscale("log")
-    a.axvline(cfg.series_gap_ms / 1000, color="#de2d26", ls="--", lw=0.8)
-    a.set_title("interval between consecutive jerks (s); -- series gap")
-    a.set_xlabel("seconds")
-    a = axes[1][1]
-    if len(S):
-        a.scatter(S["rate_hz"], S["cv"], s=4, alpha=0.5, color="#3182bd")
-    a.set_xlabel("rate in series (Hz)")
-    a.set_ylabel("CV of intervals")
-    a.set_title("series: rate vs regularity")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
-    return fig
-
-
-def fig_quality(diary, plt):
-    """Data-quality strip: hours recorded per region and day; hours with no sensor at all;
-    dropped samples and events missing per day."""
-    P = diary.per_day_region()
-    D = diary.per_day()
-    fig, (a1, a2, a3) = plt.subplots(3, 1, figsize=PAGE,
-                                     gridspec_kw=dict(height_ratios=[3, 2, 2]))
-    fig.suptitle("Data quality: what was recorded, and what is missing", fontsize=9)
-    if len(D) and len(diary.active_sites):
-        dates = list(D["date"])
-        idx = {d: i for i, d in enumerate(dates)}
-        grid = np.full((len(diary.active_sites), len(dates)), np.nan)
-        for r in P.itertuples():
-            grid[diary.active_sites.index(r.region), idx[r.date]] = r.hours
-        import matplotlib
-        cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#bdbdbd")
-        im = a1.imshow(np.ma.masked_invalid(np.where(grid > 0, grid, np.nan)), aspect="auto",
-                       cmap=cmap, vmin=0, vmax=24, interpolation="nearest")
-        a1.set_yticks(range(len(diary.active_sites)))
-        a1.set_yticklabels(diary.active_sites)
-        step = max(1, len(dates) // 12)
-        a1.set_xticks(range(0, len(dates), step))
-        a1.set_xticklabels(dates[::step], fontsize=5, rotation=30)
-        a1.set_title("hours recorded per region and day (grey: nothing recorded)")
-        fig.colorbar(im, ax=a1, fraction=0.03, label="hours")
-        x = np.array(dates, dtype="datetime64[D]")
-        missing_h = np.clip(D["period_hours"].to_numpy() - D["hours"].to_numpy(), 0, None)
-        a2.bar(x, missing_h, width=0.8, color="#f4a582")
-        a2.set_ylabel("hours")
-        a2.set_title("hours of each day with no sensor recording")
-        for site in diary.active_sites:
-            p = P[P["region"] == site]
-            a3.plot(np.array(list(p["date"]), dtype="datetime64[D]"),
-                    p["dropped_pct"].fillna(0), ".", ms=2.5, label="%s dropped %%" % site)
-        a3.set_ylabel("dropped samples %")
-        miss = P.groupby("date")["events_missing"].sum() if len(P) else None
-        if miss is not None and miss.sum() > 0:
-            a4 = a3.twinx()
-            a4.bar(np.array(list(miss.index), dtype="datetime64[D]"), miss.to_numpy(),
-                   width=0.8, color="#762a83", alpha=0.4, label="events missing")
-            a4.set_ylabel("events counted by boards, not stored")
-        a3.legend(fontsize=6, loc="upper left")
-        a3.set_title("dropped samples (points) and events the boards counted that are not in "
-                     "the store (bars)")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.96))
-    return fig
-
-
-FIGURES = (("heatmap", "When: events per recorded hour by day and hour of day", fig_heatmaps),
-           ("daily", "How often: daily rates, medication and trigger marks; where",
-            fig_daily),
-           ("pattern", "Pattern: series and intervals between jerks", fig_pattern),
-           ("quality", "Data quality", fig_quality))
+    return rows
 
 
 # -- the event list ---------------------------------------------------------------------------
@@ -472,248 +569,267 @@ def event_rows(diary, max_events):
     return rows, total
 
 
-# -- PDF --------------------------------------------------------------------------------------
-def _footer(fig, page, diary):
-    fig.text(0.5, 0.012, "%s  |  jerklog %s  |  page %d" % (NOT_A_DIAGNOSIS, __version__,
-                                                           page),
-             ha="center", fontsize=5.5, color="#555555")
+# -- the pages after the first ------------------------------------------------------------------
+def raster_title(diary, shown, days):
+    if len(days) == 1 and diary.to_ms - diary.from_ms < 16 * HOUR_MS:
+        return "Every jerk over the recording (local time)"
+    t = "Every jerk, day by day (local time; one row per %s)" % (
+        "day, from midnight" if figs.row_start(diary) == 0 else
+        "night, from noon to noon, named by its evening")
+    if len(shown) < len(days):
+        t += ": the last %d of %d days; every day is on the raster pages" % (len(shown),
+                                                                           len(days))
+    return t
 
 
-def _pdf_first_page(diary, header, rows, plt):
-    fig = plt.figure(figsize=PAGE)
-    y = 0.965
-    fig.text(0.06, y, header[0], fontsize=14, weight="bold", va="top")
-    y -= 0.03
-    for line in header[1:]:
-        fig.text(0.06, y, line, fontsize=8, va="top")
-        y -= 0.017
-    fig.text(0.06, y, NOT_A_DIAGNOSIS, fontsize=8, va="top", weight="bold", color="#a50f15")
-    y -= 0.024
-    line_h = 0.0133
-    for label, text in rows:
-        lines = textwrap.wrap(text, WRAP) or [""]
-        fig.text(0.06, y, label, fontsize=8.2, weight="bold", va="top")
-        fig.text(0.19, y, "\n".join(lines), fontsize=7.8, va="top", linespacing=1.25)
-        y -= line_h * len(lines) + 0.008
-    # A small at-a-glance plot of the daily rate below the text, if room is left.
+def _nights_table(diary, N):
+    head = ("night of", "asleep from", "to", "hours asleep", "awake between", "jerks",
+            "per hour of sleep", "at sleep onset", "just after waking")
+    rows = []
+    for r in N.itertuples():
+        on = when_text(r.onset_ms, diary)[11:16]
+        off = when_text(r.waking_ms, diary)[11:16]
+        rows.append((r.night, ("" if r.onset_located else "c. ") + on,
+                     ("" if r.waking_located else "c. ") + off, num(r.hours, 1),
+                     "%s min" % num(r.awake_within_min, 0) if r.episodes > 1 else "",
+                     count(r.jerks), num(r.per_hour), count(r.at_onset),
+                     count(r.after_waking)))
+    return lay.Table(head, rows, widths=(0.95, 0.85, 0.75, 0.75, 0.75, 0.6, 0.9, 0.8, 0.8),
+                 align=("l", "l", "l", "r", "r", "r", "r", "r", "r"))
+
+
+def _quality_tables(diary, S):
+    Q = S["quality"]
+    cfg = diary.config
+    blocks = [lay.Heading("Per sensor"), lay.Table(
+        ("region", "hours recorded", "% of period", "gaps >= %d min" % (
+            cfg.gap_min_ms // MINUTE_MS), "hours in gaps", "dropped samples",
+         "events missing"),
+        [(r["region"], num(r["hours"], 1), num(r["pct"], 1), count(r["gaps"]),
+          num(r["gap_hours"], 1), "%s (%s%%)" % (count(r["dropped"]), num(
+              r["dropped_pct"], 3)) if r["dropped"] else "0", count(r["events_missing"]))
+         for r in Q["regions"]],
+        widths=(1.4, 0.9, 0.8, 0.9, 0.9, 1.2, 0.9), align=("l",) + ("r",) * 6)]
+    G = diary.gaps()
+    if G:
+        blocks.append(lay.Heading("Gaps with no sensor recording (%s%s)" % (
+            plural(len(G), "gap"), ", the first 60" if len(G) > 60 else "")))
+        blocks.append(lay.Table(("from", "to", "hours"), [
+            (when_text(a, diary), when_text(b, diary), num((b - a) / HOUR_MS, 1))
+            for a, b in G[:60]], widths=(2, 2, 1), align=("l", "l", "r")))
+    clock = ("Clocks: the board's own clock on %d boots, estimated by the computer from "
+             "arrival times on %d%s; %d events stored before a clock correction (largest "
+             "shift %s ms)." % (Q["boots_device_clock"], Q["boots_host_clock"],
+                                (", unknown on %d" % Q["boots_unknown_clock"]) if
+                                Q["boots_unknown_clock"] else "", Q["events_shifted"],
+                                num(Q["max_shift_ms"], 0)))
+    blocks.append(lay.Para(clock))
+    return blocks
+
+
+def _document(diary, S, max_events, events=None):
+    """The sections after page 1, in order; each chart only where it carries information."""
+    cfg = diary.config
+    F = S["frequency"]
+    secs = [lay.Section("The figures behind page 1, in full", [
+        lay.Table(None, detail_rows(diary, S), widths=(1.05, 6.1), label=True, size=7.5)],
+        key="detail", new_page=True)]
+    # Sleep-medicine habits: nights side by side, the interval histogram, the clock.
+    blocks = []
+    N = figs.nights(diary)
+    if len(N):
+        blocks.append(lay.Heading("Nights side by side"))
+        blocks.append(lay.Para(
+            "Sleep from the boards' asleep context (stillness): from the first sleep onset "
+            "to the last waking of each night, local noon to noon; c. marks an onset or "
+            "waking the diary could not locate to within %d min. Hours asleep leave out "
+            "time not recorded; per hour of sleep is jerks in sleep / hours asleep." % (
+                cfg.transition_max_gap_ms // MINUTE_MS), size=7.5))
+        blocks.append(_nights_table(diary, N))
+    iti, _ = figs.interval_data(diary)
+    if len(iti) >= 10:
+        blocks.append(lay.Figure("intervals", "Intervals between consecutive jerks", 2.5,
+                             lambda b: figs.draw_intervals(b, diary)))
+    h, c, _ = figs.hour_profile(diary)
+    if int((h >= 0.25).sum()) >= 4 and c.sum() > 0:
+        blocks.append(lay.Figure("hours", "By hour of the day", 2.3,
+                             lambda b: figs.draw_hours(b, diary)))
+    if blocks:
+        secs.append(lay.Section("Sleep, intervals and the 24-hour clock", blocks, key="sleep"))
+    # Over the days, where, and the pattern of series.
+    blocks = []
+    if figs.daily_ok(diary):
+        blocks.append(lay.Figure("daily", "Day by day", 2.8, lambda b: figs.draw_daily(b, diary)))
+    if len(S["sites"]) >= 2 and F["jerks"]:
+        blocks.append(lay.Figure("regions", "Where", 0.95 + 0.28 * len(S["regions"]),
+                             lambda b: figs.draw_regions(b, diary)))
+    if figs.pattern_panels(diary):
+        blocks.append(lay.Figure("pattern", "Series and rhythm", 2.4,
+                             lambda b: figs.draw_pattern(b, diary)))
+    if blocks:
+        names = [n for n, k in (("Day by day", "daily"), ("where", "regions"),
+                                ("series and rhythm" if len(blocks) == 1 else "series",
+                                 "pattern"))
+                 if any(getattr(b, "key", None) == k for b in blocks)]
+        title = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        secs.append(lay.Section(title[0].upper() + title[1:], blocks, key="days"))
+    # Data quality: the problems, when there are any.
+    blocks = [lay.Para(quality_text(diary, S, pointer=False), size=8)]
+    qp = figs.quality_panels(diary)
+    if qp:
+        blocks.append(lay.Figure("quality", "Data quality", 2.3 * len(qp),
+                             lambda b: figs.draw_quality(b, diary)))
+    blocks += _quality_tables(diary, S)
+    secs.append(lay.Section("Data quality", blocks, key="quality"))
+    # Tables: per day, medication, notes.
+    blocks = []
     D = diary.per_day()
-    if y > 0.16 and len(D):
-        ax = fig.add_axes([0.1, 0.05, 0.85, min(0.2, y - 0.09)])
-        x = np.array(list(D["date"]), dtype="datetime64[D]")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(D["hours"] > 0.05, D["jerks"] / D["hours"], np.nan)
-        ax.bar(x, r, width=0.8, color="#9ecae1")
-        for m in diary.medication().itertuples():
-            ax.axvline(np.datetime64(format_iso(m.time_ms, diary.zones)[:10], "D"),
-                       color="#756bb1", lw=1)
-        ax.set_ylabel("jerks/h", fontsize=6)
-        ax.tick_params(labelsize=5.5)
-        ax.set_title("jerks per recorded hour each day (purple: medication notes)", fontsize=6.5)
-    _footer(fig, 1, diary)
-    return fig
-
-
-def _pdf_text_pages(title, lines, plt, diary, page0, per_page=78):
-    """Pages of monospaced text, one at a time: (figure, whether the PDF core fonts can
-    carry its text). Core fonts need no embedded glyphs, which makes long lists fast."""
-    for k, i in enumerate(range(0, max(len(lines), 1), per_page)):
-        fig = plt.figure(figsize=PAGE)
-        head = title + ("" if i == 0 else " (continued)")
-        body = "\n".join(lines[i:i + per_page])
-        fig.text(0.05, 0.975, head, fontsize=10, weight="bold", va="top")
-        fig.text(0.05, 0.95, body, fontsize=6.2, family="monospace", va="top",
-                 linespacing=1.3)
-        _footer(fig, page0 + k, diary)
-        try:
-            (head + body).encode("cp1252")
-            core = True
-        except UnicodeEncodeError:
-            core = False
-        yield fig, core
-
-
-def _save(pdf, fig, plt, core=False):
-    import logging
-
-    import matplotlib
-    if core:
-        log = logging.getLogger("matplotlib.font_manager")
-        level = log.level
-        log.setLevel(logging.ERROR)
-        try:
-            with matplotlib.rc_context({"pdf.use14corefonts": True}):
-                pdf.savefig(fig)
-        finally:
-            log.setLevel(level)
-    else:
-        pdf.savefig(fig)
-    plt.close(fig)
-
-
-def _table_lines(head, rows, widths=None):
-    rows = [tuple(str(c) for c in r) for r in rows]
-    if widths is None:
-        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    out = [fmt % tuple(head), "  ".join("-" * w for w in widths)]
-    out += [fmt % tuple(c[:w] for c, w in zip(r, widths)) for r in rows]
-    return out
-
-
-def _notes_lines(diary):
-    lines = []
-    N = diary.notes.to_dict("records")
-    lines.append("Notes (%d)" % len(N))
-    lines += _table_lines(("time", "kind", "note"), [
-        (when_text(n["time_ms"], diary), n["kind"], describe(n)[:90]) for n in N])
+    if len(D):
+        multi = len(S["sites"]) >= 2
+        head = ["date", "UTC offset", "hours", "jerks", "per hour", "awake", "asleep"]
+        widths = [0.85, 0.75, 0.5, 0.5, 0.55, 0.5, 0.55]
+        if multi:
+            head += ["general-ised", "multi-focal", "focal"]
+            widths += [0.6, 0.55, 0.5]
+        head += ["in series", "medication"]
+        widths += [0.5, 1.4]
+        rows = []
+        for r in D.itertuples():
+            row = [r.date, r.utc_offset, num(r.hours, 1), count(r.jerks), num(r.per_hour),
+                   count(r.day_jerks), count(r.night_jerks)]
+            if multi:
+                row += [count(r.generalised), count(r.multifocal), count(r.focal)]
+            rows.append(row + [count(r.in_series), r.medication or ""])
+        blocks.append(lay.Heading("Per day (local dates; the UTC offsets in force that day)"))
+        blocks.append(lay.Table(head, rows, widths=widths, size=7,
+                                align=("l", "l") + ("r",) * (len(head) - 3) + ("l",)))
     M = diary.medication()
-    lines += ["", "Medication: jerk rate %s days before and after each note" %
-              num(diary.config.medication_window_ms / DAY_MS, 0)]
-    lines += _table_lines(("time", "medication", "before /h", "h rec.", "after /h", "h rec.",
-                           "change"), [
-        (when_text(m.time_ms, diary), (m.label or "")[:40], num(m.before_per_hour),
-         num(m.before_hours, 0), num(m.after_per_hour), num(m.after_hours, 0),
-         "" if m.change_pct != m.change_pct or m.change_pct is None else
-         "%+.0f%%" % m.change_pct) for m in M.itertuples()])
-    Q = diary.quality()
-    lines += ["", "Data quality per region"]
-    lines += _table_lines(("region", "hours", "% of period", "gaps", "gap h", "dropped %",
-                           "events missing"), [
-        (r["region"], num(r["hours"], 1), num(r["pct"], 1), r["gaps"], num(r["gap_hours"], 1),
-         num(r["dropped_pct"], 4), r["events_missing"]) for r in Q["regions"]])
-    D = diary.per_day()
-    lines += ["", "Per day (local dates; UTC offset of the day)"]
-    lines += _table_lines(("date", "offset", "hours", "jerks", "/h", "day", "night", "gen",
-                           "multi", "focal", "series", "medication"), [
-        (r.date, r.utc_offset, num(r.hours, 1), r.jerks, num(r.per_hour), r.day_jerks,
-         r.night_jerks, r.generalised, r.multifocal, r.focal, r.in_series,
-         (r.medication or "")[:30]) for r in D.itertuples()]) if len(D) else []
-    return lines
+    if len(M):
+        blocks.append(lay.Heading("Medication: jerk rate %s days before and after each note"
+                              % num(cfg.medication_window_ms / DAY_MS, 0)))
+        blocks.append(lay.Table(
+            ("time", "medication", "before /h", "hours recorded", "after /h",
+             "hours recorded", "change"),
+            [(when_text(m.time_ms, diary), m.label or "", num(m.before_per_hour),
+              num(m.before_hours, 0), num(m.after_per_hour), num(m.after_hours, 0),
+              "" if m.change_pct is None or m.change_pct != m.change_pct else
+              "%+.0f%%" % m.change_pct) for m in M.itertuples()],
+            widths=(1.5, 2, 0.7, 0.8, 0.7, 0.8, 0.6), align=("l", "l") + ("r",) * 5))
+    notes = diary.notes.to_dict("records")
+    if notes:
+        blocks.append(lay.Heading("Notes (%d)" % len(notes)))
+        blocks.append(lay.Table(("time", "kind", "note"), [
+            (when_text(n["time_ms"], diary), n["kind"], describe(n)) for n in notes],
+            widths=(1.5, 0.9, 4.8)))
+    if blocks:
+        secs.append(lay.Section("Days, medication and notes", blocks, key="tables"))
+    # The raster of every day, when page 1 could show only the last of them.
+    days = figs.raster_rows(diary)
+    if len(days) > PAGE1_DAYS:
+        avail = lay.PAGE[1] - 0.5 - lay.BOTTOM - 0.5
+        blocks = []
+        for i in range(0, len(days), RASTER_PAGE_DAYS):
+            chunk = days[i:i + RASTER_PAGE_DAYS]
+            rh = figs.raster_row_h(diary, len(chunk), avail)
+            blocks.append(lay.Figure("raster-%d" % (i // RASTER_PAGE_DAYS + 1),
+                                 "Every jerk, days %d-%d" % (i + 1, i + len(chunk)),
+                                 len(chunk) * rh + figs.raster_fixed_h(diary),
+                                 lambda b, c=chunk, r=rh: figs.draw_raster(b, diary, c, r)))
+        secs.append(lay.Section("Every jerk, day by day: all %d days" % len(days), blocks,
+                                key="raster", new_page=True))
+    # The event list.
+    ev_rows, total = events if events is not None else event_rows(diary, max_events)
+    title = "Event list: %d jerks and trigger presses" % total
+    blocks = []
+    if total > len(ev_rows):
+        blocks.append(lay.Para("The first %d are shown; all are in the CSV diary (jerklog "
+                           "export)." % len(ev_rows)))
+    blocks.append(lay.Table(EVENT_HEAD, ev_rows, wrap=False, size=7, key="events", pad=0.012,
+                            widths=(0.4, 1.8, 1.65, 0.8, 0.8, 0.6, 0.38, 0.42, 0.36, 0.42,
+                                    0.42),
+                            align=("r", "l", "l", "l", "l", "l", "r", "r", "r", "r", "r")))
+    secs.append(lay.Section(title, blocks, key="events", new_page=True))
+    return secs
 
 
-def _write_pdf(diary, out_path, header, rows, max_events):
+# -- writers ----------------------------------------------------------------------------------
+def _mpl():
+    matplotlib = require("matplotlib", "report", "the report")
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    matplotlib.rcParams.update({
+        "pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 7.5, "axes.titlesize": 8,
+        "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
+        "legend.fontsize": 7, "hatch.linewidth": 0.5, "axes.linewidth": 0.6})
+    return plt
+
+
+def _page1_raster(diary, avail):
+    days = figs.raster_rows(diary)
+    shown = days[-PAGE1_DAYS:]
+    rh = figs.raster_row_h(diary, len(shown), avail)
+    height = len(shown) * rh + figs.raster_fixed_h(diary)
+    return lay.Figure("raster", raster_title(diary, shown, days), height,
+                  lambda b: figs.draw_raster(b, diary, shown, rh))
+
+
+def _write_pdf(diary, out_path, header, rows, doc):
     plt = _mpl()
     from matplotlib.backends.backend_pdf import PdfPages
-    pages = 0
     with atomic_output(out_path, "wb") as f:
         with PdfPages(f) as pdf:
             d = pdf.infodict()
             d["Title"] = "jerklog myoclonus diary report"
             d["Creator"] = "jerklog %s" % __version__
-            fig = _pdf_first_page(diary, header, rows, plt)
-            pdf.savefig(fig)
-            plt.close(fig)
-            pages += 1
-            for _, _, make in FIGURES:
-                fig = make(diary, plt)
-                _footer(fig, pages + 1, diary)
-                pdf.savefig(fig)
-                plt.close(fig)
-                pages += 1
-            for fig, core in _pdf_text_pages("Notes, medication, data quality, days",
-                                             _notes_lines(diary), plt, diary, pages + 1):
-                _save(pdf, fig, plt, core)
-                pages += 1
-            ev_rows, total = event_rows(diary, max_events)
-            lines = _table_lines(EVENT_HEAD, ev_rows,
-                                 widths=(6, 30, 30, 12, 12, 8, 5, 5, 4, 6, 6))
-            title = "Event list: %d jerks and trigger presses" % total
-            if total > len(ev_rows):
-                title += " - the first %d shown; all are in the CSV diary (jerklog export)" \
-                    % len(ev_rows)
-            for fig, core in _pdf_text_pages(title, lines, plt, diary, pages + 1):
-                _save(pdf, fig, plt, core)
-                pages += 1
-    return pages, total, len(ev_rows)
+            pages = lay._PdfPages(pdf, plt)
+            pages.new_page()
+            pages.core = False
+            y = pages.y
+            pages.text(lay.MARGIN, y, header[0], fontsize=15, weight="bold", va="top")
+            y -= 0.32
+            for line in header[1:]:
+                pages.text(lay.MARGIN, y, line, fontsize=8.5, va="top")
+                y -= 0.17
+            pages.text(lay.MARGIN, y, NOT_A_DIAGNOSIS, fontsize=8.5, va="top", weight="bold",
+                       color="#a50f15")
+            pages.y = y - 0.24
+            pages.table(lay.Table(None, rows, widths=(1.0, 6.17), label=True, size=8.2))
+            raster = _page1_raster(diary, pages.y - 0.22 - lay.BOTTOM)
+            pages.text(lay.MARGIN, pages.y, raster.title, fontsize=9, weight="bold", va="top")
+            pages.y -= 0.2
+            raster.draw(lay._Box(pages.fig, lay.MARGIN, pages.y - raster.height, lay.CONTENT_W,
+                             raster.height))
+            pages.y -= raster.height
+            for s in doc:
+                pages.section(s)
+            pages.flush()
+    return pages.page
 
 
-# -- HTML -------------------------------------------------------------------------------------
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:62em;
-margin:1.5em auto;padding:0 1em;color:#111;font-size:14px}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px
-solid #ccc} .warn{color:#a50f15;font-weight:bold} table{border-collapse:collapse;
-font-size:12px} td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;
-vertical-align:top} table.first th{width:8em;background:#f4f4f4} img{max-width:100%}
-.small{color:#555;font-size:11px}
-@media print{h2{page-break-before:always} table.first{page-break-after:always}}
-"""
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _html_table(head, rows, cls=""):
-    out = ["<table%s><tr>%s</tr>" % (' class="%s"' % cls if cls else "",
-                                     "".join("<th>%s</th>" % html.escape(h) for h in head))]
-    for r in rows:
-        out.append("<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape(str(c)) for c in r))
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _write_html(diary, out_path, header, rows, max_events):
+def _write_html(diary, out_path, header, rows, doc):
+    import html
     plt = _mpl()
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              "<title>%s</title>" % html.escape(header[0]),
              '<meta name="generator" content="jerklog %s">' % __version__,
-             "<style>%s</style></head><body>" % _CSS]
+             "<style>%s</style></head><body>" % lay.CSS]
     parts.append('<section id="summary"><h1>%s</h1>' % html.escape(header[0]))
     for line in header[1:]:
         parts.append("<p>%s</p>" % html.escape(line))
     parts.append('<p class="warn">%s</p>' % html.escape(NOT_A_DIAGNOSIS))
-    parts.append('<table class="first">')
-    for label, text in rows:
-        parts.append("<tr><th>%s</th><td>%s</td></tr>" % (html.escape(label), html.escape(text)))
-    parts.append("</table></section>")
-    for key, title, make in FIGURES:
-        fig = make(diary, plt)
-        parts.append('<h2>%s</h2><img alt="%s" src="data:image/png;base64,%s">' % (
-            html.escape(title), key, _png(fig)))
-        plt.close(fig)
-    N = diary.notes.to_dict("records")
-    parts.append("<h2>Notes</h2>")
-    parts.append(_html_table(("time", "kind", "note"), [
-        (when_text(n["time_ms"], diary), n["kind"], describe(n)) for n in N]))
-    M = diary.medication()
-    parts.append("<h2>Medication: jerk rate %s days before and after each note</h2>"
-                 % num(diary.config.medication_window_ms / DAY_MS, 0))
-    parts.append(_html_table(("time", "medication", "before /h", "hours recorded",
-                              "after /h", "hours recorded", "change"), [
-        (when_text(m.time_ms, diary), m.label, num(m.before_per_hour), num(m.before_hours, 0),
-         num(m.after_per_hour), num(m.after_hours, 0),
-         "" if m.change_pct is None or m.change_pct != m.change_pct else
-         "%+.0f%%" % m.change_pct) for m in M.itertuples()]))
-    Q = diary.quality()
-    parts.append("<h2>Data quality per region</h2>")
-    parts.append(_html_table(("region", "hours", "% of period", "gaps", "gap hours",
-                              "dropped %", "events missing"), [
-        (r["region"], num(r["hours"], 1), num(r["pct"], 1), r["gaps"], num(r["gap_hours"], 1),
-         num(r["dropped_pct"], 4), r["events_missing"]) for r in Q["regions"]]))
-    D = diary.per_day()
-    parts.append("<h2>Per day</h2>")
-    if len(D):
-        parts.append(_html_table(("date", "UTC offset", "hours", "jerks", "per hour", "day",
-                                  "night", "generalised", "multifocal", "focal", "in series",
-                                  "medication"), [
-            (r.date, r.utc_offset, num(r.hours, 1), r.jerks, num(r.per_hour), r.day_jerks,
-             r.night_jerks, r.generalised, r.multifocal, r.focal, r.in_series, r.medication)
-            for r in D.itertuples()]))
-    ev_rows, total = event_rows(diary, max_events)
-    parts.append('<h2 id="events">Event list: %d jerks and trigger presses</h2>' % total)
-    if total > len(ev_rows):
-        parts.append("<p>The first %d are shown; all are in the CSV diary "
-                     "(<code>jerklog export</code>).</p>" % len(ev_rows))
-    parts.append(_html_table(EVENT_HEAD, ev_rows))
+    parts.append(lay.html_table(lay.Table(None, rows, label=True), cls="summary"))
+    raster = _page1_raster(diary, 6.5)
+    parts.append("<h3>%s</h3>" % html.escape(raster.title))
+    parts.append(lay.html_figure(raster, plt))
+    parts.append("</section>")
+    for s in doc:
+        parts.append(lay.html_section(s, plt))
     parts.append('<p class="small">%s Definitions: docs/diary.md. jerklog %s.</p>'
                  % (html.escape(NOT_A_DIAGNOSIS), __version__))
     parts.append("</body></html>")
     with atomic_output(out_path) as f:
         f.write("\n".join(parts) + "\n")
-    return 1, total, len(ev_rows)
+    return 1
 
 
 def write_report(store, out_path: str, from_ms: int | None = None,
@@ -723,7 +839,7 @@ def write_report(store, out_path: str, from_ms: int | None = None,
     """Write the report as PDF or HTML (by out_path's extension), atomically and private.
 
     name and dob appear only if given. Returns a dict: format, pages (PDF), events listed
-    and in total, and the first page's rows."""
+    and in total, and page 1's header and rows."""
     ext = str(out_path).lower().rsplit(".", 1)[-1] if "." in str(out_path) else ""
     if ext not in ("pdf", "html", "htm"):
         raise JerklogError("report file %s: use a .pdf or .html name" % out_path)
@@ -737,10 +853,14 @@ def write_report(store, out_path: str, from_ms: int | None = None,
     elif isinstance(dob, dt.date):
         dob = dob.isoformat()
     d = diary or Diary(store, from_ms, to_ms, tz, config)
-    header, rows = first_page(d, name, dob)
+    S = d.summary()
+    header, rows = first_page(d, name, dob, summary=S)
+    events = event_rows(d, max_events)
+    doc = _document(d, S, max_events, events)
     if ext == "pdf":
-        pages, total, shown = _write_pdf(d, out_path, header, rows, max_events)
+        pages = _write_pdf(d, out_path, header, rows, doc)
     else:
-        pages, total, shown = _write_html(d, out_path, header, rows, max_events)
+        pages = _write_html(d, out_path, header, rows, doc)
+    ev_rows, total = events
     return dict(format="pdf" if ext == "pdf" else "html", pages=pages, events_total=total,
-                events_listed=shown, header=header, rows=rows)
+                events_listed=len(ev_rows), header=header, rows=rows)
