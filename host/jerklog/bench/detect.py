@@ -3,21 +3,28 @@
 `jerklog bench detect` (and `make bench`) prints, per context category (rest, sleep,
 walking, activity) and per jerk kind: sensitivity, false events per hour and the median
 peak-time error. Two seed sets run: "tuning" (the seeds the detector settings were chosen
-on) and "held-out" (never looked at while tuning), so over-fitting shows.
+on) and "held-out" (never looked at while tuning), so over-fitting shows. After them, the
+benchmark on data the detector was not tuned on (bench/independent.py: an independently
+written generator with a held-out model family, and real recordings with jerks added).
 """
-import os
 import time
 from statistics import median
 
 import numpy as np
 
+from jerklog.bench.matching import (  # noqa: F401 (match, real_data_dir: this module's API)
+    MATCH_MS,
+    SPIKE_WINDOW_S,
+    SURE,
+    isolation_ratio,
+    match,
+    real_data_dir,
+)
 from jerklog.recordings.analysis import detect_samples
 from jerklog.recordings.rawfile import RawSamples
 
 CATEGORIES = ("rest", "sleep", "walking", "activity")
-MATCH_MS = 100       # a detection within this of a true peak is that jerk
 MIN_REST_PEAK_G = 0.15  # the rest/sleep sensitivity target counts jerks this strong
-SURE = 0.5           # events at or above this confidence are the report's "sure" ones
 
 # (scenario, minutes, rate Hz, region, sensor); each runs once per seed of the set.
 SUITE = (
@@ -35,33 +42,6 @@ SUITE = (
     ("tremor", 3, 200, "wrist", "LSM6DSOX"),
 )
 SEED_SETS = {"tuning": (1, 2), "held-out": (101, 102)}
-
-
-def match(truth_t_ms, det_t_ms, window_ms=MATCH_MS):
-    """Greedy one-to-one matching by time, closest pairs first.
-
-    Returns (pairs [(truth index, detection index)], unmatched detection indexes).
-    """
-    truth = np.asarray(truth_t_ms, dtype=float)
-    det = np.asarray(det_t_ms, dtype=float)
-    candidates = []
-    if len(truth) and len(det):
-        order = np.argsort(det)
-        sorted_det = det[order]
-        for i, t in enumerate(truth):
-            lo = np.searchsorted(sorted_det, t - window_ms, "left")
-            hi = np.searchsorted(sorted_det, t + window_ms, "right")
-            for k in range(lo, hi):
-                candidates.append((abs(sorted_det[k] - t), i, int(order[k])))
-    candidates.sort()
-    used_t, used_d, pairs = set(), set(), []
-    for _, i, j in candidates:
-        if i not in used_t and j not in used_d:
-            used_t.add(i)
-            used_d.add(j)
-            pairs.append((i, j))
-    unmatched = [j for j in range(len(det)) if j not in used_d]
-    return pairs, unmatched
 
 
 def visible_peaks_mg(raw, truth_t_ms, half_ms=60, lead_ms=400):
@@ -173,53 +153,17 @@ def run_suite(seeds, settings=None, log=print):
     return tally
 
 
-def real_data_dir():
-    """shared/data/real beside the checkout (as in CI), or $JERKLOG_REAL_DATA."""
-    env = os.environ.get("JERKLOG_REAL_DATA")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    for up in ("../../..", "../../../.."):
-        path = os.path.normpath(os.path.join(here, up, "shared", "data", "real"))
-        if os.path.isdir(path):
-            return path
-    return None
-
-
 # shared/data/README.md: on the real recordings "every event found during walking is a false
 # event unless it is a clearly sudden, isolated spike". Clearly isolated, here: its peak is at
 # least SPIKE_RATIO times the largest dynamic acceleration within SPIKE_WINDOW_S before and
-# after it (leaving out SPIKE_OWN_S either side: the spike's own samples). The measure does
-# not use the detector, and the table shows such events apart, never hidden.
+# after it (leaving out SPIKE_OWN_S either side: the spike's own samples; both in
+# matching.py, with isolation_ratio). The measure does not use the detector, and the table
+# shows such events apart, never hidden.
 SPIKE_RATIO = 3.0
-SPIKE_WINDOW_S = 3.0
-SPIKE_OWN_S = 0.2
 # During walking and daily activity, the bench also reports the jerks that stand out of the
 # movement before them (by the same measure, looking back only): how many of the activity
 # jerks a single sensor can tell from the movement at all, and how many of those are found.
 STANDOUT_RATIO = 2.0
-
-
-def isolation_ratio(t_s, acc_g, t_event_s, after=True):
-    """Peak |a - local mean| within 50 ms of t_event_s over the largest one in the
-    SPIKE_WINDOW_S either side (own SPIKE_OWN_S left out), or before it only if not `after`.
-    t_s: (N,) s; acc_g: (N, 3) g."""
-    lo, hi = np.searchsorted(t_s, [t_event_s - SPIKE_WINDOW_S - 0.5,
-                                   t_event_s + SPIKE_WINDOW_S + 0.5])
-    t = t_s[lo:hi]
-    a = acc_g[lo:hi]
-    rate = max(1, int(round(1.0 / np.median(np.diff(t)))))
-    k = max(1, rate // 2)  # half-second moving mean: gravity and posture
-    kernel = np.ones(k) / k
-    mean = np.column_stack([np.convolve(a[:, i], kernel, "same") for i in range(3)])
-    d = np.sqrt(((a - mean) ** 2).sum(axis=1))
-    own = np.abs(t - t_event_s) <= 0.05
-    around = (np.abs(t - t_event_s) <= SPIKE_WINDOW_S) & (np.abs(t - t_event_s) > SPIKE_OWN_S)
-    if not after:
-        around &= t < t_event_s
-    if not own.any() or not around.any():
-        return float("nan")
-    return float(d[own].max() / max(d[around].max(), 1e-3))
 
 
 def run_real(settings=None):
@@ -308,13 +252,21 @@ def format_real(results):
     return "\n".join(lines)
 
 
-def main(seed_sets=("tuning", "held-out"), settings=None, log=print):
+def main(seed_sets=("tuning", "held-out"), settings=None, log=print, independent=True):
+    """The scenario suite for seed_sets, the real recordings and (independent=True) the
+    independent generator (bench/independent.py): its tuning seeds with "tuning", its
+    held-out seeds, held-out family and the real recordings with jerks added with
+    "held-out", so that a tuning run never shows held-out figures."""
+    from jerklog.bench import independent as indep
     started = time.perf_counter()
     reports = []
     for label in seed_sets:
         log("%s seeds %s:" % (label, SEED_SETS[label]))
         reports.append(format_report(label, run_suite(SEED_SETS[label], settings, log)))
     reports.append(format_real(run_real(settings)))
+    if independent:
+        reports.append(indep.main(settings, log, sets=indep.sets_for(seed_sets),
+                                  real="held-out" in seed_sets))
     text = "\n\n".join(reports)
     print(text)
     log("(bench detect took %.0f s)" % (time.perf_counter() - started))
