@@ -307,7 +307,6 @@ def test_raster_rows_follow_the_local_clock_across_daylight_saving(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
 
     from jerklog.exports import report_figures as figs
     from jerklog.exports.report_layout import _Box
@@ -327,9 +326,10 @@ def test_raster_rows_follow_the_local_clock_across_daylight_saving(tmp_path):
     fig = plt.figure(figsize=(7, 4))
     figs.draw_raster(_Box(fig, 0, 0, 7, 4), d, days)
     ax = fig.axes[0]
-    ticks = [seg for c in ax.collections if isinstance(c, LineCollection)
-             for seg in c.get_segments() if seg[0][0] == seg[1][0]]     # vertical: jerks
-    placed = sorted((int(seg[0][1]), round(float(seg[0][0]), 3)) for seg in ticks)
+    ticks = [line for line in ax.lines if str(line.get_gid()).startswith("ticks:")]
+    xy = np.concatenate([np.column_stack(line.get_data()) for line in ticks])
+    xy = xy[np.isfinite(xy[:, 0])][::2]                    # each tick: bottom, top, NaN
+    placed = sorted((int(y), round(float(x), 3)) for x, y in xy)
     assert placed == [(0, 18.0), (1, 1.5), (1, 3.5), (1, 23.5)]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["Sat 28 Mar", "Sun 29 Mar *", "Mon 30 Mar"]

@@ -661,7 +661,7 @@ def _document(diary, S, max_events, events=None):
     if figs.daily_ok(diary):
         blocks.append(lay.Figure("daily", "Day by day", 2.8, lambda b: figs.draw_daily(b, diary)))
     if len(S["sites"]) >= 2 and F["jerks"]:
-        blocks.append(lay.Figure("regions", "Where", 0.95 + 0.28 * len(S["regions"]),
+        blocks.append(lay.Figure("regions", "Where", 1.2 + 0.28 * len(S["regions"]),
                              lambda b: figs.draw_regions(b, diary)))
     if figs.pattern_panels(diary):
         blocks.append(lay.Figure("pattern", "Series and rhythm", 2.4,
@@ -689,8 +689,8 @@ def _document(diary, S, max_events, events=None):
         head = ["date", "UTC offset", "hours", "jerks", "per hour", "awake", "asleep"]
         widths = [0.85, 0.75, 0.5, 0.5, 0.55, 0.5, 0.55]
         if multi:
-            head += ["general-ised", "multi-focal", "focal"]
-            widths += [0.6, 0.55, 0.5]
+            head += ["general-\nised", "multi-\nfocal", "focal"]
+            widths += [0.55, 0.5, 0.5]
         head += ["in series", "medication"]
         widths += [0.5, 1.4]
         rows = []

@@ -96,12 +96,33 @@ NIGHT_COLUMNS = ["night", "onset_ms", "waking_ms", "onset_located", "waking_loca
                  "after_waking"]
 
 
+_NIGHTS = weakref.WeakKeyDictionary()
+
+
 def nights(diary):
     """One row per night (local noon to noon) whose sleep the diary uses for night (at
     least min_sleep_ms of it): sleep from the first onset to the last waking, hours asleep
     and recorded (between onset and waking of each sleep, gaps taken out), time awake
     between sleeps, jerks the diary counts in that night's sleep, their rate per hour of
     sleep (a PLM-index-like figure), and the jerks at sleep onset and just after waking."""
+    if diary not in _NIGHTS:
+        _NIGHTS[diary] = _nights(diary)
+    return _NIGHTS[diary]
+
+
+def _count_in(t, flag_cum, windows):
+    """Jerks flagged (cumulative counts flag_cum) inside the union of windows [a, b]."""
+    total, last = 0, -1
+    for a, b in sorted(windows):
+        lo = max(int(np.searchsorted(t, a, side="left")), last)
+        hi = int(np.searchsorted(t, b, side="right"))
+        if hi > lo:
+            total += int(flag_cum[hi] - flag_cum[lo])
+            last = hi
+    return total
+
+
+def _nights(diary):
     S = diary.sleep
     if not len(S):
         return pd.DataFrame(columns=NIGHT_COLUMNS)
@@ -110,36 +131,37 @@ def nights(diary):
     t = J["time_ms"].to_numpy()
     key = np.floor_divide(local_ms(diary, t) - 12 * HOUR_MS, DAY_MS)
     night = J["night"].to_numpy().astype(bool)
+    ks, kc = np.unique(key[night], return_counts=True)
+    per_key = dict(zip(ks.tolist(), kc.tolist()))
     when = J["when"].to_numpy()
-    gaps = diary.gaps()
+    on_cum = np.concatenate([[0], np.cumsum(when == "sleep onset")])
+    after_cum = np.concatenate([[0], np.cumsum(when == "after waking")])
+    G = np.array(diary.gaps(), dtype=np.int64).reshape(-1, 2)
     rows = []
     for name, g in S.groupby("night_of", sort=True):
-        eps = [(int(a), int(b)) for a, b in zip(g["onset_ms"], g["waking_ms"])]
-        span = sum(max(b - a, 0) for a, b in eps)
+        a = g["onset_ms"].to_numpy(dtype=np.int64)
+        b = g["waking_ms"].to_numpy(dtype=np.int64)
+        span = int(np.clip(b - a, 0, None).sum())
         if span < cfg.min_sleep_ms:
             continue
-        lost = sum(max(0, min(b, gb) - max(a, ga)) for a, b in eps for ga, gb in gaps)
+        lost = int(np.clip(np.minimum(b[:, None], G[None, :, 1]) -
+                           np.maximum(a[:, None], G[None, :, 0]), 0, None).sum()) \
+            if len(G) else 0
         hours = (span - lost) / HOUR_MS
-        k = int(np.datetime64(name, "D").astype(np.int64))
-        jerks = int((night & (key == k)).sum())
-        onset = np.zeros(len(t), dtype=bool)
-        after = np.zeros(len(t), dtype=bool)
-        for e in g.itertuples():
-            if e.onset_located:
-                onset |= ((t >= e.first_asleep_ms - cfg.onset_before_ms) &
-                          (t <= e.first_asleep_ms + cfg.onset_after_ms))
-            if e.waking_located:
-                after |= ((t >= e.last_asleep_ms) &
-                          (t <= e.first_awake_after_ms + cfg.waking_after_ms))
-        on, off = min(a for a, _ in eps), max(b for _, b in eps)
+        jerks = per_key.get(int(np.datetime64(name, "D").astype(np.int64)), 0)
+        onset = [(e.first_asleep_ms - cfg.onset_before_ms, e.first_asleep_ms +
+                  cfg.onset_after_ms) for e in g.itertuples() if e.onset_located]
+        after = [(e.last_asleep_ms, e.first_awake_after_ms + cfg.waking_after_ms)
+                 for e in g.itertuples() if e.waking_located]
+        on, off = int(a.min()), int(b.max())
         rows.append(dict(
             night=name, onset_ms=on, waking_ms=off,
             onset_located=bool(g["onset_located"].iloc[0]),
-            waking_located=bool(g["waking_located"].iloc[-1]), episodes=len(eps),
+            waking_located=bool(g["waking_located"].iloc[-1]), episodes=len(a),
             hours=hours, awake_within_min=max(0, off - on - span) / MINUTE_MS, jerks=jerks,
             per_hour=jerks / hours if hours > 0 else None,
-            at_onset=int((onset & (when == "sleep onset")).sum()),
-            after_waking=int((after & (when == "after waking")).sum())))
+            at_onset=_count_in(t, on_cum, onset), after_waking=_count_in(t, after_cum,
+                                                                           after)))
     return pd.DataFrame(rows, columns=NIGHT_COLUMNS)
 
 
@@ -269,8 +291,14 @@ def draw_raster(box, diary, days, row_h=None):
             continue
         k = sites.index(s_) if lanes > 1 else 0
         y0 = r[m] + 0.12 + k * lane_h + 0.04 * lane_h
-        ax.vlines(x[m], y0, y0 + 0.92 * lane_h, colors=colour[s_], lw=0.7, zorder=3,
-                  rasterized=many)
+        # One line broken by NaNs draws thousands of ticks as fast as one.
+        n = int(m.sum())
+        xs = np.full((n, 3), np.nan)
+        ys = np.full((n, 3), np.nan)
+        xs[:, 0] = xs[:, 1] = x[m]
+        ys[:, 0], ys[:, 1] = y0, y0 + 0.92 * lane_h
+        ax.plot(xs.ravel(), ys.ravel(), color=colour[s_], lw=0.7, zorder=3,
+                solid_capstyle="butt", rasterized=many, gid="ticks:" + s_)
     # Marks above the ticks of their row.
     med = diary.medication_notes()
     trig = diary.trigger_marks()
@@ -367,7 +395,8 @@ def draw_intervals(box, diary):
     ax.text(gap, ax.get_ylim()[1], " series gap %g s" % gap, fontsize=MIN_PT, va="top")
     ax.set_xlabel("time from one jerk to the next (log scale)")
     ax.set_ylabel("intervals")
-    ax.legend(fontsize=MIN_PT, frameon=False, loc="upper right")
+    ax.legend(fontsize=MIN_PT, frameon=False, loc="lower right", ncol=2,
+              bbox_to_anchor=(1, 1.0), borderaxespad=0.2)
     _style(ax, "Intervals between consecutive jerks (%d)" % len(iti), integer_y=True)
 
 
@@ -401,7 +430,8 @@ def draw_hours(box, diary):
     ax.set_xlim(-0.6, 23.6)
     ax.set_xlabel("hour of the day (local clock); no bar: under 15 min recorded in that hour")
     ax.set_ylabel("jerks per recorded hour")
-    ax.legend(fontsize=MIN_PT, frameon=False, loc="upper left")
+    ax.legend(fontsize=MIN_PT, frameon=False, loc="lower right", ncol=2,
+              bbox_to_anchor=(1, 1.0), borderaxespad=0.2)
     _style(ax, "By hour of the day, all days together")
 
 
@@ -467,7 +497,7 @@ def draw_daily(box, diary):
 def draw_regions(box, diary):
     """Each region's events, by the extent of the jerk they belonged to."""
     Rg = diary.regions()
-    (ax,) = box.row(1, left=1.2, bottom=0.45, top=0.35)
+    (ax,) = box.row(1, left=1.2, bottom=0.75, top=0.3)
     left = np.zeros(len(Rg))
     y = np.arange(len(Rg))
     for ex in EXTENTS:
@@ -480,7 +510,8 @@ def draw_regions(box, diary):
     ax.set_yticklabels(Rg["region"].tolist())
     ax.invert_yaxis()
     ax.set_xlabel("events (one region's view of a jerk)")
-    ax.legend(fontsize=MIN_PT, frameon=False, loc="lower right", ncol=4)
+    ax.legend(fontsize=MIN_PT, frameon=False, loc="upper left", ncol=4, borderaxespad=0,
+              bbox_to_anchor=(0, -0.5 / (box.h - 1.05)))
     _style(ax, "Where: events per region by the extent of their jerk")
 
 
@@ -568,11 +599,18 @@ def draw_quality(box, diary):
             sites = list(diary.active_sites)
             ax = box.axes(1.2, b + 0.45, box.w - 1.2 - 0.9, ph - 0.8)
             grid = np.zeros((len(sites), nd))
+            period = D["period_hours"].to_numpy()
             for r in P.itertuples():
-                grid[sites.index(r.region), idx[r.date]] = r.hours
+                k = idx[r.date]
+                grid[sites.index(r.region), k] = 100.0 * r.hours / period[k] if \
+                    period[k] > 0 else 0.0
             cmap = matplotlib.colormaps["cividis"].with_extremes(bad="#ffffff")
             im = ax.imshow(np.ma.masked_where(grid <= 0, grid), aspect="auto", cmap=cmap,
-                           vmin=0, vmax=24, interpolation="nearest")
+                           vmin=0, vmax=100, interpolation="nearest")
+            if grid.size <= 60:
+                for (i, j), v in np.ndenumerate(grid):
+                    ax.text(j, i, "%.0f%%" % v, ha="center", va="center", fontsize=MIN_PT,
+                            color="#000000" if v >= 60 else "#ffffff")
             ax.set_yticks(range(len(sites)))
             ax.set_yticklabels(sites)
             ax.set_xticks(range(0, nd, step))
@@ -580,9 +618,9 @@ def draw_quality(box, diary):
                                 range(0, nd, step)])
             cax = box.axes(box.w - 0.8, b + 0.45, 0.12, ph - 0.8)
             cb = box.fig.colorbar(im, cax=cax)
-            cb.set_label("hours recorded (white: none)", fontsize=MIN_PT)
+            cb.set_label("% of the day's period recorded (white: none)", fontsize=MIN_PT)
             cb.ax.tick_params(labelsize=MIN_PT)
-            _style(ax, "Hours recorded per region and day")
+            _style(ax, "Recorded per region and day")
             for s in ("top", "right"):
                 ax.spines[s].set_visible(True)
         else:
