@@ -126,6 +126,9 @@ class KindTally:
             self.count(("shape", group, jerk.shape), found)
             if jerk.context != "asleep":
                 self.count(("corrective", group, jerk.corrective), found)
+                if jerk.kind == "single":
+                    self.count(("single, corrective", group, jerk.corrective), found)
+            self.count(("peak", group, jerk.peak_g >= 0.3), found)
             if jerk.position == "later":
                 for lo, hi in GAP_BINS:
                     if lo <= jerk.gap_s < hi or (hi == 1.0 and jerk.gap_s == 1.0):
@@ -271,6 +274,14 @@ def format_sets(tallies):
         for corr in (False, True):
             rows.append(("%s, %s a corrective movement" % (where, "with" if corr else "without"),
                          lambda t, g=g, c=corr: _cell(t.sensitivity(("corrective", g, c))), ""))
+    for corr in (False, True):
+        rows.append(("awake at rest, single jerks %s a corrective movement"
+                     % ("with" if corr else "without"),
+                     lambda t, c=corr: _cell(t.sensitivity(("single, corrective",
+                                                            "rest+asleep", c))), ""))
+    for big in (False, True):
+        rows.append(("rest+asleep, jerks of %s" % ("0.3-2 g" if big else "0.15-0.3 g"),
+                     lambda t, b=big: _cell(t.sensitivity(("peak", "rest+asleep", b))), ""))
     for lo, hi in GAP_BINS:
         rows.append(("rest+asleep, later jerks of series and rhythms %.2f-%.2f s after the "
                      "previous" % (lo, hi),
