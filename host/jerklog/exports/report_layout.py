@@ -366,7 +366,8 @@ def html_table(t, cls=""):
     out = ['<table%s>' % (' class="%s"' % cls if cls else "")]
     if t.head:
         out.append("<thead><tr>%s</tr></thead>" % "".join(
-            '<th%s>%s</th>' % (' class="r"' if a == "r" else "", html.escape(h))
+            '<th%s>%s</th>' % (' class="r"' if a == "r" else "",
+                               html.escape(h.replace("-\n", "").replace("\n", " ")))
             for h, a in zip(t.head, t.align)))
     out.append("<tbody>")
     for r in t.rows:
