@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := demo-output
 
-.PHONY: venv install test demo bench clean
+.PHONY: venv install test demo bench clean report-page1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,17 @@ demo: $(VENV)/.installed
 	@echo "diary:  $(CURDIR)/$(DEMO_DIR)/diary.csv"
 	@echo "report: $(CURDIR)/$(DEMO_DIR)/report.pdf"
 
+# docs/report-page1.png: page 1 of the report of a fresh demo night, at 100 dpi (poppler-utils).
+report-page1: $(VENV)/.installed
+	rm -rf build/demo-page1
+	$(MAKE) --no-print-directory demo DEMO_DIR=build/demo-page1
+	pdftoppm -png -r 100 -f 1 -l 1 -singlefile build/demo-page1/report.pdf docs/report-page1
+	@echo "page 1: $(CURDIR)/docs/report-page1.png"
+
 bench: $(VENV)/.installed
 	$(BIN)/jerklog bench all
 	$(BIN)/python bench/bench_diary.py
+	$(BIN)/python bench/bench_diary.py --days 30 --events 25000
 	$(BIN)/jerklog bench load --devices 4 --rate 833 --minutes 10
 
 clean:
