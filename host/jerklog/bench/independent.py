@@ -140,8 +140,8 @@ class KindTally:
                            det[hit[i]]["kind"] == "negative")
             if group == "activity":
                 self.count(("sure", group), found and det[hit[i]]["confidence"] >= SURE)
-                if t is not None and isolation_ratio(t, acc, jerk.t, after=False) >= STANDOUT:
-                    self.count(("stands out", group), found)
+            if t is not None and isolation_ratio(t, acc, jerk.t, after=False) >= STANDOUT:
+                self.count(("stands out", group), found)
         starts = np.array([s[0] for s in spans])
         jerk_t = np.array([j.t for j in jerks])
         mark_t0 = np.array([m[0] for m in marks])
@@ -346,8 +346,9 @@ def format_real(tally, per_recording):
             _cell(tally.sensitivity(("kind", "activity", r))),
             _cell(tally.sensitivity(("kind", "all", r))),
             ">= 0.95 / >= 0.50" if r == "all" else ""))
-    out.append("| jerks >= %gx the largest movement in the 3 s before | | %s | | |"
-               % (STANDOUT, _cell(tally.sensitivity(("stands out", "activity")))))
+    out.append("| jerks >= %gx the largest movement in the 3 s before | %s | %s | | |"
+               % (STANDOUT, _cell(tally.sensitivity(("stands out", "rest+asleep"))),
+                  _cell(tally.sensitivity(("stands out", "activity")))))
     rate, k, h = tally.false_rate("real")
     out.append("| events matching no added jerk, per hour | | | %.1f (%d in %.2f h) | |"
                % (rate, k, h))
