@@ -210,7 +210,7 @@ def draw_raster(box, diary, days, row_h=None):
     if row_h is None:
         row_h = raster_row_h(diary, nd, box.h)
     K = max(len(sites), 1)
-    lanes = K if K > 1 and row_h * 72 * 0.83 / K >= 2.2 else 1
+    lanes = K if K > 1 and row_h * 72 * 0.83 / K >= 1.2 else 1
     lane_h = 0.83 / lanes
     changed = offset_rows(diary, start)
     height = nd * row_h + raster_fixed_h(diary)
@@ -283,8 +283,9 @@ def draw_raster(box, diary, days, row_h=None):
     r, x, inside = place(ev["time_ms"].to_numpy())
     site_of = ev["site"].to_numpy()
     counts = {s_: int((site_of == s_).sum()) for s_ in sites}
-    many = int(inside.sum()) > 20000
-    order = sorted(sites, key=lambda s_: -counts[s_]) if lanes == 1 else sites
+    many = int(inside.sum()) > 100000   # beyond this, ticks are drawn as an image
+    # One lane for all: the most frequent region drawn last, so colour follows frequency.
+    order = sorted(sites, key=lambda s_: counts[s_]) if lanes == 1 else sites
     for s_ in order:
         m = inside & (site_of == s_)
         if not m.any():
