@@ -145,6 +145,17 @@ def test_simulate_stops_when_the_lock_is_held_too_long_and_the_board_keeps_all(
     assert boot_uptimes(tmp_db, first_boot) == expected[:kept]
 
 
+def record(args, within_s=60):
+    """`jerklog record ARGS` in this process, which should stop by itself: if it still runs
+    after within_s, Ctrl-C stops it (and the test fails on its exit code, not by hanging)."""
+    watchdog = threading.Timer(within_s, os.kill, (os.getpid(), signal.SIGINT))
+    watchdog.start()
+    try:
+        return main(["record"] + args)
+    finally:
+        watchdog.cancel()
+
+
 def untethered_night(tmp_path, seconds=60, jerks=(10.0, 20.0, 30.5, 41.0, 50.0)):
     """A night with no computer near: the board's log holds its events. Returns the log
     directory and the night's event times."""
@@ -160,12 +171,15 @@ def untethered_night(tmp_path, seconds=60, jerks=(10.0, 20.0, 30.5, 41.0, 50.0))
     return log_dir, uptimes
 
 
-def morning_board(tmp_path, log_dir, speed=5):
-    raw = synthetic_recording(30, 100, (10.0,), jerk_g=0.6, seed=4)
-    path = str(tmp_path / "morning.jls")
+def morning_board(tmp_path, log_dir, speed=5, jerks=(10.0,), boot_id=222):
+    """The board connected in the morning (a new boot); it plays 30 s at `speed`x."""
+    raw = synthetic_recording(30, 100, jerks, jerk_g=0.6, seed=4)
+    path = str(tmp_path / ("morning%d.jls" % boot_id))
     raw.write_stream(path)
-    return SimDevice(path, region="trunk", device_id=9, epoch_ms=EPOCH_MORNING,
-                     log_dir=log_dir, boot_id=222, speed=speed)
+    dev = SimDevice(path, region="trunk", device_id=9, epoch_ms=EPOCH_MORNING,
+                    log_dir=log_dir, boot_id=boot_id, speed=speed)
+    dev.uptimes = [e["t_ms"] for e in detect_samples(raw)]
+    return dev
 
 
 def collect_night(dev_log, db, night):
@@ -183,7 +197,7 @@ def test_record_with_a_store_locked_too_long_acknowledges_nothing(tmp_path, tmp_
     Store(tmp_db).close()
     timer = hold_lock(tmp_db, 2.5)
     with morning_board(tmp_path, log_dir) as dev:
-        rc = main(["record", dev.port, "--db", tmp_db, "--lock-wait", "1"])
+        rc = record([dev.port, "--db", tmp_db, "--lock-wait", "1"])
     line = error_line(capsys.readouterr().err)
     assert rc == 1 and "is still locked by another process after 1 s" in line, line
     stored, kept = counts(line)
@@ -259,33 +273,33 @@ def test_record_refuses_a_damaged_store_and_the_board_keeps_its_night(tmp_path, 
     db = damaged_store(tmp_path)
     before = sha(db)
     with morning_board(tmp_path, log_dir) as dev:
-        rc = main(["record", dev.port, "--db", db])
+        rc = record([dev.port, "--db", db])
     line = error_line(capsys.readouterr().err)
     assert rc == 1 and "is damaged" in line, line
     assert sha(db) == before
     assert len(flash.events_kept(log_dir)) == len(night)  # nothing acknowledged
 
 
-def test_pages_damaged_while_simulate_runs(tmp_path, tmp_db, capsys):
-    """Pages go bad under a running simulate: it stops at the first batch that meets them,
-    stores nothing of that batch, and the board keeps every event."""
-    path, expected = recording(tmp_path)
-    earlier_night(tmp_db, 20000)  # a long earlier night: its tables span many pages
+def damage_when_stored(db, n, device_id):
+    """In a thread: once n events of device_id are stored, damage the events and heartbeats
+    pages of the store under the running recorder. Returns (thread, [pages damaged])."""
     done = []
 
     def damage():
-        con = sqlite3.connect(tmp_db)
+        con = sqlite3.connect(db)
         deadline = time.monotonic() + 30
-        while con.execute("SELECT COUNT(*) FROM events WHERE device_id = 1").fetchone()[0] < 3:
-            assert time.monotonic() < deadline
+        while con.execute("SELECT COUNT(*) FROM events WHERE device_id = ?",
+                          (device_id,)).fetchone()[0] < n:
+            if time.monotonic() > deadline:
+                return
             time.sleep(0.01)
-        writer = sqlite3.connect(tmp_db, timeout=30)
+        writer = sqlite3.connect(db, timeout=30)
         writer.execute("BEGIN IMMEDIATE")  # the recorder waits meanwhile
         con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # its pages into the main file...
         pages = [r[0] for r in con.execute(
             "SELECT pageno FROM dbstat WHERE name IN ('events', 'events_time', "
             "'sqlite_autoindex_events_1', 'heartbeats', 'sqlite_autoindex_heartbeats_1')")]
-        fd = os.open(tmp_db, os.O_RDWR)
+        fd = os.open(db, os.O_RDWR)
         for p in pages:  # ...which then go bad
             os.pwrite(fd, os.urandom(4096), (p - 1) * 4096)
         os.close(fd)
@@ -295,6 +309,15 @@ def test_pages_damaged_while_simulate_runs(tmp_path, tmp_db, capsys):
 
     t = threading.Thread(target=damage)
     t.start()
+    return t, done
+
+
+def test_pages_damaged_while_simulate_runs(tmp_path, tmp_db, capsys):
+    """Pages go bad under a running simulate: it stops at the first batch that meets them,
+    stores nothing of that batch, and the board keeps every event."""
+    path, expected = recording(tmp_path)
+    earlier_night(tmp_db, 20000)  # a long earlier night: its tables span many pages
+    t, done = damage_when_stored(tmp_db, 3, 1)
     rc = main(["simulate", "--raw", path, "--start", START, "--db", tmp_db])
     t.join()
     assert done
@@ -308,6 +331,34 @@ def test_pages_damaged_while_simulate_runs(tmp_path, tmp_db, capsys):
     fresh = tmp_path / "fresh.sqlite3"
     collect(tmp_path, fresh, capsys)  # the next simulate, into a sound store
     assert boot_uptimes(fresh, first_boot) == expected[:stored + kept]
+
+
+def test_pages_damaged_while_record_runs(tmp_path, tmp_db, capsys):
+    """The night is collected, then pages go bad while the morning is recorded live: record
+    stops with one line (its status line never trips over the damage), and the next record,
+    into a sound store, collects every morning event the board found."""
+    log_dir, night = untethered_night(tmp_path)
+    earlier_night(tmp_db, 20000)
+    t, done = damage_when_stored(tmp_db, len(night) + 2, 9)  # the night and 2 live events
+    with morning_board(tmp_path, log_dir, jerks=JERKS[:18]) \
+            as dev:
+        morning = dev.uptimes
+        assert len(morning) == 18
+        rc = record([dev.port, "--db", tmp_db])
+    t.join()
+    assert done
+    line = error_line(capsys.readouterr().err)
+    assert rc == 1 and "the store %s is damaged" % tmp_db in line, line
+    stored, kept = counts(line)
+    assert stored >= len(night) + 2
+    on_board = [k for k in flash.events_kept(log_dir) if k[1] == 222]
+    assert len(on_board) >= 2 + kept  # the live ones stored (not yet acknowledged) too
+    fresh = tmp_path / "fresh.sqlite3"
+    with Store(str(fresh)) as store, morning_board(tmp_path, log_dir, speed=0,
+                                                   boot_id=333) as dev:
+        PortRecorder(dev.port, store, until_goodbye=True, idle_timeout_s=30,
+                     alive=lambda: dev.proc.poll() is None).run()
+    assert boot_uptimes(fresh, {222}) == morning[:len(on_board)]
 
 
 # ============================================================================ a full disk

@@ -225,7 +225,10 @@ def device_status(store, recorders, now=None):
     (by the clock), connected or not, seconds since the last heartbeat."""
     now = now_ms() if now is None else now
     hour = now - now % 3600000
-    counts = store.events_per_device(hour)
+    try:
+        counts = store.events_per_device(hour)
+    except StorageError:  # a damaged store: the recorders stop and say so; no counts meanwhile
+        counts = {}
     parts = []
     for rec in recorders:
         devices = {}

@@ -373,9 +373,13 @@ class Store:
             "device_id = ? AND boot_id = ?", (device_id, boot_id)).fetchone()
 
     def events_per_device(self, from_ms):
-        """{device_id: events with time_ms >= from_ms}."""
-        return dict(self.db.execute("SELECT device_id, COUNT(*) FROM events WHERE time_ms >= ? "
-                                    "GROUP BY device_id", (from_ms,)).fetchall())
+        """{device_id: events with time_ms >= from_ms}; a StorageError if it cannot be read."""
+        try:
+            return dict(self.db.execute("SELECT device_id, COUNT(*) FROM events WHERE "
+                                        "time_ms >= ? GROUP BY device_id",
+                                        (from_ms,)).fetchall())
+        except sqlite3.Error as e:
+            raise StorageError(describe_failure(self.path, e)) from e
 
     def event_rows(self, names, lo, hi):
         """Rows (tuples of the columns `names`) of events with time_ms in [lo, hi), and
