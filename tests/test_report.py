@@ -383,3 +383,28 @@ def test_no_text_under_7_points(store, tmp_path, monkeypatch):
     info = write_report(store, str(tmp_path / "r.pdf"), T0, END, tz="Europe/Berlin")
     assert len(sizes) > 100 and info["pages"] >= 3
     assert min(sizes) >= 7.0, min(sizes)
+
+
+def test_html_and_pdf_carry_the_same_content(nights_store, tmp_path):
+    """One set of blocks, two renderings: every heading and table header of the HTML file
+    is in the PDF's text, and both hold the same charts (the PDF draws them, the HTML
+    inlines them)."""
+    _need("pdftotext")
+    pdf, page = tmp_path / "r.pdf", tmp_path / "r.html"
+    write_report(nights_store, str(pdf), N0, NIGHT_END, tz="Europe/Berlin")
+    write_report(nights_store, str(page), N0, NIGHT_END, tz="Europe/Berlin")
+    source = page.read_text(encoding="utf-8")
+    raw = squash(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                text=True, check=True).stdout)
+    text, words = raw.replace(" ", ""), set(raw.split())
+    import html as html_mod
+    titles = [html_mod.unescape(t) for t in re.findall(r"<h[123][^>]*>([^<]+)</h[123]>",
+                                                       source)]
+    heads = [html_mod.unescape(t) for t in re.findall(r"<th[^>]*>([^<]+)</th>", source)]
+    assert len(titles) >= 8 and len(heads) >= 30
+    for t in titles:
+        assert t.replace(" ", "") in text, t
+    for h in heads:                   # a PDF cell may wrap its header onto two lines
+        assert all(w in words for w in h.split()) or h.replace(" ", "") in text, h
+    alts = re.findall(r'<img alt="([^"]+)"', source)
+    assert alts[0] == "raster" and {"intervals", "hours", "regions"} <= set(alts)
