@@ -533,3 +533,13 @@ def test_a_reboot_is_not_a_recording_made_twice(wearer):
     w.jerk(1, T0 + H, boot=1).jerk(1, T0 + 4 * H + 5_000, boot=2).jerk(1, T0 + 6 * H, boot=2)
     d = Diary(w.finish(), T0, T0 + 8 * H, "UTC")
     assert len(d.jerks) == 3 and d.quality()["recorded_twice"] == []
+
+
+def test_a_tremor_episode_is_listed_but_is_no_jerk(wearer, tmp_path):
+    w = wearer.wear(1, "trunk", T0, T0 + 2 * H).jerk(1, T0 + 10 * MIN)
+    w.jerk(1, T0 + 30 * MIN, kind="tremor", duration_ms=56_000)
+    store = w.finish()
+    d = Diary(store, T0, T0 + 2 * H, "UTC")
+    assert len(d.jerks) == 1
+    assert d.summary()["strength"]["duration_ms"]["max"] < 1000  # not the 56 s episode
+    assert write_events_csv(store, str(tmp_path / "d.csv"), T0, T0 + 2 * H, "UTC") == 2

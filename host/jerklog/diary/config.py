@@ -8,6 +8,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 
 EXTENTS = ("generalised", "multifocal", "focal", "unclassified")
+JERK_KINDS = ("jerk", "negative")   # event kinds that are jerks; trigger and tremor are not
 WHEN = ("rest", "active", "asleep", "sleep onset", "after waking", "unknown")
 # A jerk seen by several sensors takes the most awake context any of them saw.
 _CTX_CODE = {"unknown": 0, "asleep": 1, "rest": 2, "active": 3}

@@ -3,14 +3,15 @@ a jerk is generalised, multifocal, focal or unclassified (docs/diary.md)."""
 import numpy as np
 import pandas as pd
 
-from jerklog.diary.config import _CTX_CODE, EXTENTS
+from jerklog.diary.config import _CTX_CODE, EXTENTS, JERK_KINDS
 from jerklog.diary.load import _popcount
 
 
 def _jerks(diary):
     cfg = diary.config
     ev = diary._all
-    is_jerk = (ev["kind"] != "trigger").to_numpy()
+    # Button presses and tremor episodes are listed but are never jerks (docs/diary.md).
+    is_jerk = ev["kind"].isin(JERK_KINDS).to_numpy()
     ev["is_jerk"] = is_jerk
     jv = ev[is_jerk]
     t = jv["time_ms"].to_numpy()
