@@ -1,6 +1,7 @@
 """What several commands share: the store option, opening the store it names, and reading a
 body region the way a board's config names it."""
 import argparse
+import datetime as dt
 
 from jerklog import JerklogError, regions
 from jerklog.files import default_db_path
@@ -30,3 +31,15 @@ def open_store(args, create=True):
     only read it, so a mistyped path is an error instead of an empty diary."""
     from jerklog.store import Store
     return Store(store_path(args), create=create)
+
+
+def birth_date_type(text):
+    """argparse type for --dob: an ISO 8601 date (1980-12-31), not before 1900 nor after today."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a date written YYYY-MM-DD (ISO 8601), "
+                                         "e.g. 1980-12-31" % text) from None
+    if not dt.date(1900, 1, 1) <= day <= dt.date.today():
+        raise argparse.ArgumentTypeError("date of birth %s is not between 1900 and today" % day)
+    return day

@@ -1,15 +1,17 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, open_store, store_path
+from jerklog.cli.common import birth_date_type, db_arg, open_store, store_path
 from jerklog.files import refuse_overwrite
 
 
 # -- shared time arguments -----------------------------------------------------------------
 def _range_args(p, what="include"):
     p.add_argument("--from", dest="from_", metavar="ISO-TIME",
-                   help="first time to %s (date or date-time; local unless an offset is "
-                   "given)" % what)
-    p.add_argument("--to", metavar="ISO-TIME", help="end of the range (exclusive)")
+                   help="first time to %s: ISO 8601 date or date-time in 1985-2084 "
+                   "(2026-11-20, 2026-11-20T22:30, 2026-11-20T22:30+01:00); local unless an "
+                   "offset is given" % what)
+    p.add_argument("--to", metavar="ISO-TIME",
+                   help="end of the range (exclusive), ISO 8601 as --from")
     p.add_argument("--tz", metavar="ZONE",
                    help="IANA time zone (default: this computer's), or a travel plan "
                    "'Europe/Berlin,2026-07-01T08:00=America/New_York' (see docs/diary.md)")
@@ -130,7 +132,7 @@ def add_subcommands(sub):
                    help="edf: count onsets from this time (the EEG's start); default --from, "
                    "else the first event")
     p.add_argument("--name", help="edf: patient name for the header (omitted if not given)")
-    p.add_argument("--dob", metavar="YYYY-MM-DD",
+    p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,
                    help="edf: date of birth for the header (omitted if not given)")
     db_arg(p)
     p.set_defaults(func=cmd_export)
@@ -143,7 +145,8 @@ def add_subcommands(sub):
     p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html", help="file to write")
     _range_args(p)
     p.add_argument("--name", help="patient name (shown only if given)")
-    p.add_argument("--dob", metavar="YYYY-MM-DD", help="date of birth (shown only if given)")
+    p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,
+                   help="date of birth (shown only if given)")
     p.add_argument("--max-events", type=int, default=2000, metavar="N",
                    help="list at most N events (default 2000; all are in `export`)")
     db_arg(p)
@@ -157,7 +160,8 @@ def add_subcommands(sub):
 
     def note_fields(q, adding):
         q.add_argument("--time", metavar="ISO-TIME",
-                       help="when (default: now)" if adding else "new time")
+                       help="when, ISO 8601 in 1985-2084 (default: now)" if adding
+                       else "new time, ISO 8601 in 1985-2084")
         q.add_argument("--kind", choices=["medication", "trigger", "note"],
                        default="note" if adding else None,
                        help="medication, trigger or note" + (" (default note)" if adding

@@ -1,5 +1,6 @@
 """The recording commands of `jerklog`: simulate (a board in software) and record (real
 boards). Both run the same PortRecorder into the store."""
+import argparse
 import os
 import sys
 import tempfile
@@ -30,16 +31,16 @@ def _failure_line(error, new, kept, lost, collect):
 
 # -- simulate ----------------------------------------------------------------------------
 def cmd_simulate(args):
-    import threading
-    from jerklog.recordings import rawfile
-    from jerklog.progress import Progress
-    from jerklog.boards.recorder import PortRecorder
-    from jerklog.sim.device import SimDevice
-    from jerklog.localtime import format_ms, parse_time
-
     import contextlib
+    import threading
+
+    from jerklog.boards.recorder import PortRecorder
     from jerklog.files import refuse_overwrite
+    from jerklog.localtime import format_ms, parse_time
+    from jerklog.progress import Progress
+    from jerklog.recordings import rawfile
     from jerklog.sim import flash
+    from jerklog.sim.device import SimDevice
 
     start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
     if args.raw and args.devices != 1:
@@ -150,8 +151,9 @@ def cmd_simulate(args):
 # -- record ------------------------------------------------------------------------------
 def cmd_record(args):
     import threading
-    from jerklog.progress import Progress
+
     from jerklog.boards.recorder import PortRecorder, device_status
+    from jerklog.progress import Progress
 
     ports = args.ports
     if not ports:
@@ -222,6 +224,19 @@ def cmd_record(args):
     return 1 if failed and len(failed) == len(recorders) else 0
 
 
+class _ListScenarios(argparse.Action):
+    """--list-scenarios: print each scenario with what it holds, then exit (like --help)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from jerklog.sim.scenario import SCENARIOS  # the generator loads only when asked
+        for name, text in SCENARIOS.items():
+            print("%-11s %s" % (name, text))
+        parser.exit()
+
+
 # How long another process may hold the store's write lock before recording stops (the
 # boards keep what is not stored). A jerklog writer holds it for milliseconds; minutes mean
 # a stuck process or a database browser with a transaction open. A board's log holds days.
@@ -257,8 +272,10 @@ def add_subcommands(sub, what):
                          help="replay a raw recording: columns t (s), ax, ay, az (g), optionally "
                          "gx, gy, gz (deg/s)")
         src.add_argument("--scenario", default="night",
-                         help="generate a scenario with known jerks (default: night); see "
-                         "--list-scenarios")
+                         help="generate a scenario with known jerks (default: night); "
+                         "--list-scenarios prints them")
+        p.add_argument("--list-scenarios", action=_ListScenarios,
+                       help="print the scenarios --scenario can generate, and exit")
         p.add_argument("--minutes", type=float, default=None,
                        help="scenario length in minutes (default: the scenario's own)")
         p.add_argument("--seed", type=int, default=0, help="scenario random seed (default 0)")
@@ -275,8 +292,8 @@ def add_subcommands(sub, what):
                        "right_wrist, right_ankle and trunk: the scenario's jerks are seen by "
                        "all (generalised), and each sensor has jerks of its own (focal)")
         p.add_argument("--start", metavar="ISO-TIME",
-                       help="wall-clock time of the first sample (default: now); without an "
-                       "offset it is local time")
+                       help="wall-clock time of the first sample, ISO 8601 in 1985-2084 "
+                       "(default: now); without an offset it is local time")
         p.add_argument("--save-raw", metavar="DIR",
                        help="keep the generated raw CSV, its ground truth and contexts in DIR")
         p.add_argument("--realtime", action="store_true",

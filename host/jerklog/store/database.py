@@ -405,19 +405,26 @@ class Store:
             "FROM heartbeats WHERE uptime_ms %% %d < %d" % (int(step_ms), int(keep_ms))
         ).fetchall()
 
-    def data_extent(self):
-        """(first, last) Unix ms over events, boots' recorded spans and notes; Nones if empty."""
+    def recorded_extent(self):
+        """(first, last) Unix ms of what was recorded (events and boots' spans), or Nones."""
         rows = [
             self.db.execute("SELECT MIN(time_ms), MAX(time_ms) FROM events").fetchone(),
             self.db.execute("SELECT MIN(epoch_ms), MAX(epoch_ms + uptime_ms) FROM boots "
                             "WHERE epoch_ms IS NOT NULL").fetchone(),
-            self.db.execute("SELECT MIN(time_ms), MAX(time_ms) FROM notes").fetchone(),
         ]
         mins = [r[0] for r in rows if r[0] is not None]
         maxs = [r[1] for r in rows if r[1] is not None]
-        if not mins:
-            return None, None
-        return int(min(mins)), int(max(maxs))
+        return (int(min(mins)), int(max(maxs))) if mins else (None, None)
+
+    def notes_extent(self, from_ms=None, to_ms=None):
+        """(first, last) Unix ms of the notes in [from_ms, to_ms), or Nones."""
+        where, params = [], []
+        _time_range("time_ms", from_ms, to_ms, where, params)
+        sql = "SELECT MIN(time_ms), MAX(time_ms) FROM notes"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        lo, hi = self.db.execute(sql, params).fetchone()
+        return (None, None) if lo is None else (int(lo), int(hi))
 
     def boots(self):
         return _dicts(self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms"))
