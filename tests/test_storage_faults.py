@@ -565,12 +565,3 @@ def test_an_existing_store_readable_by_others_is_made_private(store_with_events,
     os.chmod(db, 0o644)
     assert main(["note", "list", "--db", db]) == 0
     assert os.stat(db).st_mode & 0o777 == 0o600
-
-
-def test_report_on_an_empty_store_is_one_line(tmp_path, capsys):
-    db = str(tmp_path / "empty.sqlite3")
-    Store(db).close()
-    rc = main(["report", "--db", db, "--out", str(tmp_path / "r.html")])
-    line = error_line(capsys.readouterr().err)
-    assert rc == 1 and "nothing recorded" in line, line
-    assert sorted(os.listdir(str(tmp_path))) == ["empty.sqlite3"]

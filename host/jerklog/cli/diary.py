@@ -56,9 +56,6 @@ def cmd_report(args):
     refuse_overwrite(args.out, stores=[store_path(args)])
     zones, from_ms, to_ms = _range(args)
     with open_store(args, create=False) as store:
-        if not store.count_events() and not store.boots():
-            raise JerklogError("nothing recorded in the store %s yet: record or simulate "
-                               "first" % store.path)
         info = write_report(store, args.out, from_ms, to_ms, tz=zones, name=args.name,
                             dob=args.dob, max_events=args.max_events)
     print("report written to %s (%s%s, %d events listed of %d)" % (
