@@ -8,6 +8,11 @@ from .version import VERSION as FIRMWARE_VERSION
 HEARTBEAT_MS = 1000       # device time between heartbeats
 HELLO_EVERY = 30          # heartbeats between repeated hellos (a host may join late)
 BATCH = 32                # samples read from the board per call
+EVIDENCE_PRE_MS = 300     # waveform kept before a candidate's peak
+EVIDENCE_POST_MS = 700    # and after it
+EVIDENCE_RATE_HZ = 208    # faster boards average samples down to about this rate
+EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is less full than
+#                           this: the rest is kept for events, hellos and epochs
 
 
 def new_boot_id():
@@ -41,6 +46,23 @@ class BoardLoop:
         self.uptime_ms = 0
         self._next_heartbeat = HEARTBEAT_MS
         self._heartbeats = 0
+        # Evidence (docs/protocol.md): a ring of the last samples, long enough to hold a
+        # candidate's waveform until its verdict (look-ahead included); ring slot of sample
+        # number k (the detector's count after it) is (k - 1) % ring_n.
+        rate = board.rate_hz
+        st = detector.settings if detector is not None else {}
+        self.ev_stride = (rate + EVIDENCE_RATE_HZ // 2) // EVIDENCE_RATE_HZ or 1
+        self.ev_pre = EVIDENCE_PRE_MS * rate // 1000 // self.ev_stride
+        self.ev_post = EVIDENCE_POST_MS * rate // 1000 // self.ev_stride
+        span_ms = (EVIDENCE_PRE_MS + st.get("max_duration_ms", 350) + st.get("hold_ms", 40)
+                   + 60 + max(st.get("confirm_ms", 750), EVIDENCE_POST_MS) + 300)
+        self.ring_n = span_ms * rate // 1000 + BATCH + self.ev_stride
+        self.ring = array("h", bytearray(12 * self.ring_n))  # no list of ints on the way
+        self._q = 6 * (detector.samples % self.ring_n) if detector is not None else 0
+        self._prev = array("i", [0] * 6)
+        self.evidence_sent = 0      # candidates whose evidence went out (the cand counter)
+        self.evidence_unlogged = 0  # evidence parts not logged: the log was too full
+        self.epochs = 0
 
     def hello(self, keep=False):
         """Send a hello; keep=True also logs it, so the boot's clock travels with its events."""
@@ -74,11 +96,29 @@ class BoardLoop:
         det = self.detector
         times = self.times
         s = self.samples
+        r = self.ring
+        q = self._q
+        qend = 6 * self.ring_n
         i = 0
         while i < n:
             t = times[i]
             j = 6 * i
-            if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]):
+            ax = s[j]
+            ay = s[j + 1]
+            az = s[j + 2]
+            gx = s[j + 3]
+            gy = s[j + 4]
+            gz = s[j + 5]
+            r[q] = ax  # the evidence ring: no slicing, no allocation
+            r[q + 1] = ay
+            r[q + 2] = az
+            r[q + 3] = gx
+            r[q + 4] = gy
+            r[q + 5] = gz
+            q += 6
+            if q == qend:
+                q = 0
+            if det.update(t, ax, ay, az, gx, gy, gz):
                 self._send_event()
             self.uptime_ms = t
             if self.raw_on:
@@ -87,7 +127,128 @@ class BoardLoop:
                 self._next_heartbeat = t + HEARTBEAT_MS
                 self.heartbeat()
             i += 1
+        self._q = q
+        self.after_batch()
         return n
+
+    def after_batch(self):
+        """Once per batch: send the epoch and the evidence that are ready."""
+        det = self.detector
+        e = det._ep
+        if e[det.EP_READY]:
+            e[det.EP_READY] = 0
+            o = det.EP_OUT
+            self.writer.epoch(e[o], e[o + 1], e[o + 2], e[o + 3], e[o + 4], e[o + 5],
+                              e[o + 6])
+            self.epochs += 1
+            self._keep()
+        if det._cq[0]:
+            self.evidence(False)
+
+    def evidence(self, finishing):
+        """Send the evidence of every queued verdict whose waveform is complete (all of them
+        when the recording ends: finishing), oldest first."""
+        det = self.detector
+        q = det._cq
+        stride = self.ev_stride
+        while q[0]:
+            peak_n = q[2 + det.Q_PEAKN]
+            post = self.ev_post
+            last = peak_n + post * stride + stride - 1  # the last sample it needs
+            if det.samples < last:
+                if not finishing:
+                    return
+                post = (det.samples - peak_n - stride + 1) // stride
+                if post < 0:
+                    post = 0
+            pre = self.ev_pre
+            oldest = det.samples - self.ring_n + 1  # the oldest sample still in the ring
+            if peak_n - pre * stride < oldest:
+                pre = (peak_n - oldest) // stride
+            if peak_n - pre * stride < 1:
+                pre = (peak_n - 1) // stride
+            if pre < 0:
+                pre = 0
+            self._send_evidence(q, pre, post)
+            i = 2  # drop the oldest verdict: the queue moves up one slot
+            end = 2 + (q[0] - 1) * det.Q_FIELDS
+            while i < end:
+                q[i] = q[i + det.Q_FIELDS]
+                i += 1
+            q[0] -= 1
+
+    def _send_evidence(self, q, pre, post):
+        """The evidence of verdict 0 of the queue q, in parts (no allocation)."""
+        w = self.writer
+        p = w.payload_buf
+        cand = self.evidence_sent
+        self.evidence_sent += 1
+        log = self.log
+        keep = log is not None and 100 * log.used_bytes < EVIDENCE_LOG_PCT * log.capacity_bytes
+        stride = self.ev_stride
+        axes = 6 if self.board.has_gyro else 3
+        n = pre + 1 + post
+        part = 0
+        o = w.evidence_start(cand, 0, False)
+        c = 2  # the queue's first slot
+        o = w.evidence_features(o, q[c], q[c + 1], q[c + 2], q[c + 3], q[c + 4], q[c + 5],
+                                q[c + 6], q[c + 7], q[c + 8], q[c + 9], q[c + 10], q[c + 11],
+                                pre, n, stride * 1000000 // self.board.rate_hz, stride, axes)
+        r = self.ring
+        ring_n = self.ring_n
+        prev = self._prev
+        a = 0
+        while a < 6:
+            prev[a] = 0
+            a += 1
+        slot = (q[c + self.detector.Q_PEAKN] - 1 - pre * stride) % ring_n
+        end = protocol.MAX_PAYLOAD - 3 * axes  # room for one more sample, all escaped
+        k = 0
+        while k < n:
+            if o > end:
+                w.evidence_send(o)
+                self._keep_evidence(keep)
+                part += 1
+                o = w.evidence_start(cand, part, False)
+            a = 0
+            while a < axes:
+                if stride == 1:
+                    v = r[6 * slot + a]
+                else:
+                    v = 0
+                    m = 0
+                    sl = slot
+                    while m < stride:
+                        v += r[6 * sl + a]
+                        sl += 1
+                        if sl == ring_n:
+                            sl = 0
+                        m += 1
+                    v //= stride
+                dv = v - prev[a]
+                if -128 < dv < 128:
+                    p[o] = dv & 0xFF
+                    o += 1
+                else:
+                    p[o] = protocol.WAVE_ESCAPE
+                    p[o + 1] = v & 0xFF
+                    p[o + 2] = (v >> 8) & 0xFF
+                    o += 3
+                prev[a] = v
+                a += 1
+            slot += stride
+            if slot >= ring_n:
+                slot -= ring_n
+            k += 1
+        w.evidence_last(True)
+        w.evidence_send(o)
+        self._keep_evidence(keep)
+
+    def _keep_evidence(self, keep):
+        if keep:
+            self._keep()
+        elif self.log is not None:
+            self.evidence_unlogged += 1
 
     def _send_event(self):
         det = self.detector
@@ -101,6 +262,7 @@ class BoardLoop:
         its look-ahead)."""
         while self.detector.flush():
             self._send_event()
+        self.evidence(True)
 
     def _raw_add(self, t, s, j):
         """Add sample s[j:j+6] to the raw frame being filled; send it when full."""

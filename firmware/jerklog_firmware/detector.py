@@ -121,9 +121,47 @@ P_UNTIL = const(12)
 P_N = const(13)         # samples looked at, and those above P_LEVEL2
 P_K = const(14)
 P_MOVED = const(15)     # samples of movement above P_LEVEL2 seen; -1: a jerk followed
-P_FIELDS = const(16)
-TREMOR_SLOT = const(32)  # (2 * P_FIELDS) a finished tremor piece waiting to go out
-P_ARRAY = const(48)     # TREMOR_SLOT + P_FIELDS
+P_REF = const(16)       # the acceptance level, mg (evidence)
+P_PEAKN = const(17)     # the peak's sample number (samples counted at the peak; evidence)
+P_FIELDS = const(18)
+TREMOR_SLOT = const(36)  # (2 * P_FIELDS) a finished tremor piece waiting to go out
+P_ARRAY = const(54)     # TREMOR_SLOT + P_FIELDS
+# Verdicts of judged candidates, kept or dropped, waiting for the caller to send their
+# evidence (app.BoardLoop reads them once per batch): a queue of CQ_SLOTS, oldest first.
+CQ_N = const(0)         # verdicts waiting
+CQ_LOST = const(1)      # verdicts that found the queue full (their evidence is lost)
+CQ_HEAD = const(2)
+C_T = const(0)          # fields of one verdict, in protocol.EVIDENCE_FMT order
+C_DUR = const(1)
+C_PEAK = const(2)
+C_DDPS = const(3)
+C_KIND = const(4)
+C_AXIS = const(5)
+C_CTX = const(6)
+C_POSTURE = const(7)
+C_CONF = const(8)
+C_ACT = const(9)
+C_VERDICT = const(10)
+C_LEVEL = const(11)
+C_PEAKN = const(12)     # the peak's sample number: where its waveform is in a sample ring
+C_FIELDS = const(13)
+CQ_SLOTS = const(8)
+# Activity epochs (protocol EPOCH): sums over EPOCH_BINS bins of 100 ms, in the array _ep.
+EPOCH_BINS = const(50)  # 5 s
+DYN_CAP2 = const(2550000)  # mg^2 (1597 mg): a sample's share of the bin's sum of |d|^2, so
+#                            that a bin of 400 samples (4000 Hz) stays below 2**30
+E_BINS = const(0)
+E_GX = const(1)         # sums of the gravity baseline (mg) at each bin's end
+E_GY = const(2)
+E_GZ = const(3)
+E_SUM2 = const(4)       # sum of the bins' mean |d|^2, mg^2
+E_MAX2 = const(5)       # largest |d|^2, mg^2
+E_T0 = const(6)         # the epoch's first sample time, ms
+E_S0 = const(7)         # samples counted before the epoch
+E_BS = const(8)         # samples counted before the bin
+E_READY = const(9)      # a finished epoch is in E_OUT..: the caller sends it and clears this
+E_OUT = const(10)       # t_ms, samples, gx, gy, gz, rms_mg, max_mg (protocol.EPOCH_FIELDS)
+E_ARRAY = const(17)
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
@@ -204,6 +242,12 @@ class Detector:
     """Feed update() one sample at a time; when it returns True the ev_* attributes hold
     the finished event (times in ms on the caller's clock, mg, 0.1 deg/s)."""
 
+    # Where the caller finds a queued verdict's peak sample number and a finished epoch.
+    Q_PEAKN = C_PEAKN
+    Q_FIELDS = C_FIELDS
+    EP_READY = E_READY
+    EP_OUT = E_OUT
+
     def __init__(self, rate_hz, settings=None):
         if rate_hz < 25 or rate_hz > 4000:
             raise ValueError("sample rate %d Hz is outside 25..4000 Hz" % rate_hz)
@@ -234,6 +278,8 @@ class Detector:
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
         self._p = array("i", [0] * P_ARRAY)
+        self._cq = array("i", [0] * (CQ_HEAD + CQ_SLOTS * C_FIELDS))
+        self._ep = array("i", [0] * E_ARRAY)
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
@@ -285,6 +331,16 @@ class Detector:
         while i < P_ARRAY:  # free every slot
             self._p[i] = 0
             i += 1
+        i = 0
+        while i < len(self._cq):
+            self._cq[i] = 0
+            i += 1
+        i = 0
+        while i < E_ARRAY:
+            self._ep[i] = 0
+            i += 1
+        self._peak_n = 0
+        self._bin_sum = 0       # sum of |d|^2 (capped at DYN_CAP2) in the bin, for epochs
         self._ev_ready = False
         self._tr_ready = False
         self._out = False       # either of them is ready (one test per sample)
@@ -338,6 +394,7 @@ class Detector:
             self._close_bin(t_ms)
         if m2 > self._bin_max:
             self._bin_max = m2
+        self._bin_sum += m2 if m2 < DYN_CAP2 else DYN_CAP2
         # Humps: rises of |d| through half the typical bin peak (for the tremor band).
         if m2 >= self._hump2:
             if not self._above:
@@ -363,6 +420,7 @@ class Detector:
             if m2 > self._peak2:
                 self._peak2 = m2
                 self._t_peak = t_ms
+                self._peak_n = self.samples
                 self._peak_dx = dx
                 self._peak_dy = dy
                 self._peak_dz = dz
@@ -373,6 +431,8 @@ class Detector:
                 return self._out and self._emit()
             if t_ms - self._t_first > self._max_dur:
                 self._state = MOVING  # too long for a jerk: voluntary movement
+                self._verdict(pc.VERDICT_LONG, t_ms - self._t_first, pc.CONTEXT_UNKNOWN, 0,
+                              0, 0)
                 if self._npend:
                     self._moved(self._peak2)
             return self._out and self._emit()
@@ -411,11 +471,13 @@ class Detector:
         self._hz = gz << kg
         self._quiet_until = t_ms + self._settle_ms
         self._bin_end = t_ms + BIN_MS
+        self._ep[E_T0] = t_ms
 
     def _open(self, t_ms, dx, dy, dz, m2):
         self._state = OPEN
         self.candidates += 1
         self._t_first = self._t_last = self._t_peak = t_ms
+        self._peak_n = self.samples
         self._peak2 = m2
         self._peak_r2 = 0
         self._peak_dx = dx
@@ -462,9 +524,84 @@ class Detector:
         tremorish = (typical >= self._tremor2 and m >= (typical >> 2)
                      and 10 <= self._rise_rate <= 48)
         self._tremor_frac += ((1024 if tremorish else 0) - self._tremor_frac) >> 4
+        self._epoch_bin(t_ms, m)
         self._bin_max = 0
         self._bin_rises = 0
         self._tremor_step(t_ms)
+
+    def _epoch_bin(self, t_ms, m):
+        """Add the finished bin to the activity epoch; every EPOCH_BINS bins one is ready in
+        _ep[E_OUT:] (the sample at t_ms, which closed the bin, starts the next epoch)."""
+        e = self._ep
+        kb = self._kb
+        seen = self.samples - 1
+        n = seen - e[E_BS]
+        e[E_BS] = seen
+        if n > 0:
+            e[E_SUM2] += self._bin_sum // n
+        self._bin_sum = 0
+        e[E_GX] += self._bx >> kb
+        e[E_GY] += self._by >> kb
+        e[E_GZ] += self._bz >> kb
+        if m > e[E_MAX2]:
+            e[E_MAX2] = m
+        bins = e[E_BINS] + 1
+        if bins < EPOCH_BINS:
+            e[E_BINS] = bins
+            return
+        e[E_OUT] = e[E_T0]
+        e[E_OUT + 1] = seen - e[E_S0]
+        e[E_OUT + 2] = e[E_GX] // bins
+        e[E_OUT + 3] = e[E_GY] // bins
+        e[E_OUT + 4] = e[E_GZ] // bins
+        e[E_OUT + 5] = isqrt(e[E_SUM2] // bins)
+        e[E_OUT + 6] = isqrt(e[E_MAX2])
+        e[E_READY] = 1
+        e[E_BINS] = e[E_GX] = e[E_GY] = e[E_GZ] = e[E_SUM2] = e[E_MAX2] = 0
+        e[E_T0] = t_ms
+        e[E_S0] = seen
+
+    def _verdict(self, verdict, duration, context, conf, act, level):
+        """Queue the verdict on the candidate just judged (its peak is in _peak*), for its
+        evidence. Per candidate, never per sample."""
+        q = self._cq
+        if q[CQ_N] >= CQ_SLOTS:
+            q[CQ_LOST] += 1
+            return
+        peak = isqrt(self._peak2)
+        o = CQ_HEAD + q[CQ_N] * C_FIELDS
+        q[CQ_N] += 1
+        q[o + C_T] = self._t_peak
+        q[o + C_DUR] = duration
+        q[o + C_PEAK] = peak
+        q[o + C_DDPS] = isqrt(self._peak_r2)
+        q[o + C_KIND] = self._kind(peak)
+        q[o + C_AXIS] = self._dominant_axis()
+        q[o + C_CTX] = context
+        q[o + C_POSTURE] = self._posture()
+        q[o + C_CONF] = conf
+        q[o + C_ACT] = act
+        q[o + C_VERDICT] = verdict
+        q[o + C_LEVEL] = level
+        q[o + C_PEAKN] = self._peak_n
+
+    def _verdict_slot(self, slot, verdict):
+        """Queue the verdict on a jerk that waited for its look-ahead (slot of _p)."""
+        q = self._cq
+        if q[CQ_N] >= CQ_SLOTS:
+            q[CQ_LOST] += 1
+            return
+        p = self._p
+        o = CQ_HEAD + q[CQ_N] * C_FIELDS
+        q[CQ_N] += 1
+        i = 0
+        while i <= P_ACT:  # P_T..P_ACT are C_T..C_ACT
+            q[o + i] = p[slot + i]
+            i += 1
+        q[o + C_VERDICT] = verdict
+        q[o + C_LEVEL] = p[slot + P_REF]
+        q[o + C_PEAKN] = p[slot + P_PEAKN]
+
 
     def _tremor_step(self, t_ms):
         if not self._tremor_on:
@@ -577,11 +714,23 @@ class Detector:
         if ref2 < self._min_peak2:
             ref2 = self._min_peak2
         peak = isqrt(peak2)
+        # Confidence: 0 at the acceptance level, towards 1 far above it; lower when moving.
+        conf = 255 - ref2 // ((peak2 >> 8) + 1)  # (ref/peak)^2 in 1/256ths, small ints
+        if conf < 0:
+            conf = 0
+        if context == pc.CONTEXT_ACTIVE:
+            conf = (conf * 3) >> 2
+        judged = pc.CONTEXT_ASLEEP if context == pc.CONTEXT_REST and asleep else context
         if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
+            self._verdict(pc.VERDICT_REBOUND, duration, judged, conf, isqrt(median2),
+                          isqrt(ref2))
             return  # the rebound of the jerk just before it (a big jerk swings back): part
             #         of that jerk, so no movement in its look-ahead either
         if peak2 < ref2 or duration < min_duration or (not asleep and
                                                            self._jolt(median2, peak)):
+            self._verdict(pc.VERDICT_LOW if peak2 < ref2 else
+                          pc.VERDICT_SHORT if duration < min_duration else pc.VERDICT_JOLT,
+                          duration, judged, conf, isqrt(median2), isqrt(ref2))
             if self._npend:
                 self._moved(peak2)  # a movement in the look-ahead of the waiting jerks
             return  # part of the movement; it stays in the history
@@ -620,13 +769,9 @@ class Detector:
         p[slot + P_AXIS] = self._dominant_axis()
         p[slot + P_CTX] = context
         p[slot + P_POSTURE] = self._posture()
-        # Confidence: 0 at the acceptance level, towards 1 far above it; lower when moving.
-        conf = 255 - ref2 // ((peak2 >> 8) + 1)  # (ref/peak)^2 in 1/256ths, small ints
-        if conf < 0:
-            conf = 0
-        if context == pc.CONTEXT_ACTIVE:
-            conf = (conf * 3) >> 2
         p[slot + P_CONF] = conf
+        p[slot + P_REF] = isqrt(ref2)
+        p[slot + P_PEAKN] = self._peak_n
         p[slot + P_ACT] = isqrt(median2)
         p[slot + P_LEVEL2] = peak2 >> 4
         p[slot + P_FROM] = t_ms + CONFIRM_SKIP_MS  # past the jerk's own rebound
@@ -704,10 +849,13 @@ class Detector:
                                          (p[slot + P_MOVED] >= self._moved_min_n
                                           and p[slot + P_CTX] != pc.CONTEXT_ASLEEP)):
             self.dropped += 1
+            self._verdict_slot(slot, pc.VERDICT_CONTINUED if p[slot + P_K] * 100 >
+                               self._continue * n else pc.VERDICT_MOVED)
             if self._series_t == p[slot + P_T]:  # it opened no series after all
                 self._series_t = -100000
                 self._series_peak2 = 0
             return
+        self._verdict_slot(slot, pc.VERDICT_KEPT)
         self.events += 1
         self.ev_t_ms = p[slot + P_T]
         self.ev_duration_ms = p[slot + P_DUR]

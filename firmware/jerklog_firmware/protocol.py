@@ -37,9 +37,12 @@ GOODBYE = const(4)
 COMMAND = const(5)   # host -> device
 LOG_STATUS = const(6)  # device -> host: after a log dump, an ack or a status request
 RAW = const(7)         # device -> host: a run of raw samples (raw streaming mode)
+EVIDENCE = const(8)    # device -> host: one part of a candidate's evidence (features, waveform)
+EPOCH = const(9)       # device -> host: 5 s of activity (gravity, dynamic acceleration)
 
 RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE: "goodbye",
-                COMMAND: "command", LOG_STATUS: "log_status", RAW: "raw"}
+                COMMAND: "command", LOG_STATUS: "log_status", RAW: "raw",
+                EVIDENCE: "evidence", EPOCH: "epoch"}
 
 HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
 
@@ -109,6 +112,52 @@ RAW_FMT = "<IBH"
 RAW_SAMPLE_FMT = "<hhhhhh"
 RAW_SAMPLES = const(10)  # per frame: header, RAW_FMT and 10 samples (140 bytes) fit MAX_PAYLOAD
 
+# Evidence: every candidate the detector judged, kept or dropped, with the samples around its
+# peak (docs/protocol.md). It travels in parts of at most MAX_PAYLOAD bytes; every part starts
+#   cand  u32  the boot's evidence counter (a gap: evidence lost)
+#   part  u8   0, 1, ...; bit 7 (EVIDENCE_LAST) set on the last part
+# Part 0 then holds the features (EVIDENCE_FMT) and the waveform's shape (WAVE_FMT); every
+# part then carries the next bytes of the encoded waveform (the host concatenates them).
+EVIDENCE_PART_FMT = "<IB"
+EVIDENCE_LAST = const(0x80)
+#   t_ms .. activity_mg  as EVENT_FMT (the candidate's features; context 0 when not judged)
+#   verdict   u8   VERDICT_* below: 0 kept (it is also an event), else the rule that dropped it
+#   level_mg  u16  the acceptance level it was held to (0 when not judged)
+EVIDENCE_FMT = "<IHHHBbBBBHBH"
+EVIDENCE_FIELDS = EVENT_FIELDS + ("verdict", "level_mg")
+#   pre     u16  waveform samples before the peak's sample
+#   n       u16  waveform samples
+#   period_us u16  between waveform samples (after decimation)
+#   stride  u8   board samples averaged into one waveform sample
+#   axes    u8   values per sample: 3 (ax, ay, az, mg) or 6 (and gx, gy, gz, 0.1 deg/s)
+# The waveform: n samples x axes values, axis by axis within a sample. Each value is an int8
+# delta from the previous value of that axis (the first from 0), or WAVE_ESCAPE followed by
+# the value itself as int16 little-endian when the delta does not fit -127..127.
+WAVE_FMT = "<HHHBB"
+WAVE_FIELDS = ("pre", "n", "period_us", "stride", "axes")
+WAVE_ESCAPE = const(0x80)
+VERDICT_KEPT = const(0)      # an event
+VERDICT_LONG = const(1)      # longer than max_duration_ms: voluntary movement
+VERDICT_REBOUND = const(2)   # within 300 ms of a jerk and under a third of it: its rebound
+VERDICT_LOW = const(3)       # below the acceptance level (background, recent movement)
+VERDICT_SHORT = const(4)     # shorter than the minimum duration
+VERDICT_JOLT = const(5)      # a jolt along gravity on a vibrating background (a road bump)
+VERDICT_CONTINUED = const(6)  # look-ahead: |d| stayed above a quarter of the peak too long
+VERDICT_MOVED = const(7)     # look-ahead: a movement followed (awake)
+VERDICT_NAMES = {VERDICT_KEPT: "kept", VERDICT_LONG: "long", VERDICT_REBOUND: "rebound",
+                 VERDICT_LOW: "low", VERDICT_SHORT: "short", VERDICT_JOLT: "jolt",
+                 VERDICT_CONTINUED: "continued", VERDICT_MOVED: "moved"}
+
+# Epoch body: 5 s of activity (EPOCH_MS), for sleep/wake, wear and posture on the host.
+#   t_ms      u32  uptime at the epoch's start, ms
+#   samples   u16  samples seen in it
+#   gx, gy, gz i16 mean gravity vector, mg (the detector's gravity baseline, each 100 ms)
+#   rms_mg    u16  root mean square of the dynamic acceleration |d|, mg (samples above
+#                  DYN_CAP_MG count as DYN_CAP_MG)
+#   max_mg    u16  largest |d|, mg
+EPOCH_FMT = "<IHhhhHH"
+EPOCH_FIELDS = ("t_ms", "samples", "gx_mg", "gy_mg", "gz_mg", "rms_mg", "max_mg")
+
 # Sizes in bytes, derived once here from the formats (at import, never per record): the
 # header, each record's fixed body (a hello's strings and a raw record's samples follow
 # theirs), one raw sample.
@@ -121,6 +170,10 @@ COMMAND_SIZE = struct.calcsize(COMMAND_FMT)          # 9
 LOG_STATUS_SIZE = struct.calcsize(LOG_STATUS_FMT)    # 29
 RAW_SIZE = struct.calcsize(RAW_FMT)                  # 7, then the samples
 RAW_SAMPLE_SIZE = struct.calcsize(RAW_SAMPLE_FMT)    # 12
+EVIDENCE_PART_SIZE = struct.calcsize(EVIDENCE_PART_FMT)  # 5
+EVIDENCE_SIZE = struct.calcsize(EVIDENCE_FMT)        # 20
+WAVE_SIZE = struct.calcsize(WAVE_FMT)                # 8
+EPOCH_SIZE = struct.calcsize(EPOCH_FMT)              # 16
 CRC_SIZE = const(2)                                  # crc16, little-endian, after the payload
 
 LOG_DUMPED = const(1)
@@ -147,7 +200,7 @@ POSTURE_UPRIGHT = const(1)
 POSTURE_LYING = const(2)
 POSTURE_NAMES = {POSTURE_UNKNOWN: "unknown", POSTURE_UPRIGHT: "upright", POSTURE_LYING: "lying"}
 
-MAX_PAYLOAD = const(160)  # a hello with four 31-byte strings is 153
+MAX_PAYLOAD = const(160)  # a hello with four 31-byte strings is 153; an evidence part fills it
 # COBS adds one byte per 254 and a leading code byte; plus CRC and two delimiters.
 MAX_FRAME = const(MAX_PAYLOAD + 2 + 2 + 1 + 2)
 
@@ -312,6 +365,44 @@ class FrameWriter:
             i += 1
         self._send(RAW_SIZE + 2 * end)
 
+    def evidence_start(self, cand, part, last):
+        """Begin an evidence part (header and part fields); return the body offset where its
+        content goes. Finish it with evidence_send(end)."""
+        self._header(EVIDENCE)
+        struct.pack_into(EVIDENCE_PART_FMT, self._payload, HEADER_SIZE, cand & 0x3FFFFFFF,
+                         part | (EVIDENCE_LAST if last else 0))
+        return HEADER_SIZE + EVIDENCE_PART_SIZE
+
+    def evidence_last(self, last):
+        """Mark (or unmark) the part being built as the last one."""
+        o = HEADER_SIZE + EVIDENCE_PART_SIZE - 1
+        p = self._payload
+        p[o] = (p[o] & 0x7F) | (EVIDENCE_LAST if last else 0)
+
+    def evidence_features(self, o, t_ms, duration_ms, peak_mg, peak_ddps, kind, axis, context,
+                          posture, confidence, activity_mg, verdict, level_mg, pre, n,
+                          period_us, stride, axes):
+        """Write part 0's features and waveform shape at offset o; return the next offset."""
+        p = self._payload
+        struct.pack_into(EVIDENCE_FMT, p, o, t_ms, min(duration_ms, 0xFFFF),
+                         min(peak_mg, 0xFFFF), min(peak_ddps, 0xFFFF), kind, axis, context,
+                         posture, min(confidence, 255), min(activity_mg, 0xFFFF), verdict,
+                         min(level_mg, 0xFFFF))
+        o += EVIDENCE_SIZE
+        struct.pack_into(WAVE_FMT, p, o, pre, n, period_us, stride, axes)
+        return o + WAVE_SIZE
+
+    def evidence_send(self, end):
+        """Send the evidence part built in the payload buffer up to offset end."""
+        self._send(end - HEADER_SIZE)
+
+    def epoch(self, t_ms, samples, gx_mg, gy_mg, gz_mg, rms_mg, max_mg):
+        self._header(EPOCH)
+        struct.pack_into(EPOCH_FMT, self._payload, HEADER_SIZE, t_ms,
+                         min(samples, 0xFFFF), gx_mg, gy_mg, gz_mg, min(rms_mg, 0xFFFF),
+                         min(max_mg, 0xFFFF))
+        self._send(EPOCH_SIZE)
+
     def replay(self, payload):
         """Send a stored payload (from the on-board log) as it was: its own header and seq."""
         n = len(payload)
@@ -445,6 +536,10 @@ def parse_payload(payload):
         fmt, names = COMMAND_FMT, COMMAND_FIELDS
     elif rtype == LOG_STATUS:
         fmt, names = LOG_STATUS_FMT, LOG_STATUS_FIELDS
+    elif rtype == EPOCH:
+        fmt, names = EPOCH_FMT, EPOCH_FIELDS
+    elif rtype == EVIDENCE:
+        return _parse_evidence(payload, rec, body_len)
     elif rtype == RAW:
         if body_len < RAW_SIZE:
             return None
@@ -474,6 +569,60 @@ def parse_payload(payload):
     for name, value in zip(names, struct.unpack_from(fmt, payload, HEADER_SIZE)):
         rec[name] = value
     return rec
+
+
+def _parse_evidence(payload, rec, body_len):
+    """An evidence part: cand, part, last, (part 0) features and wave shape, wave bytes."""
+    if body_len < EVIDENCE_PART_SIZE:
+        return None
+    cand, part = struct.unpack_from(EVIDENCE_PART_FMT, payload, HEADER_SIZE)
+    rec["cand"] = cand
+    rec["part"] = part & 0x7F
+    rec["last"] = bool(part & EVIDENCE_LAST)
+    o = HEADER_SIZE + EVIDENCE_PART_SIZE
+    if rec["part"] == 0:
+        if body_len < EVIDENCE_PART_SIZE + EVIDENCE_SIZE + WAVE_SIZE:
+            return None
+        for name, value in zip(EVIDENCE_FIELDS, struct.unpack_from(EVIDENCE_FMT, payload, o)):
+            rec[name] = value
+        o += EVIDENCE_SIZE
+        for name, value in zip(WAVE_FIELDS, struct.unpack_from(WAVE_FMT, payload, o)):
+            rec[name] = value
+        o += WAVE_SIZE
+    rec["wave"] = bytes(payload[o:])
+    return rec
+
+
+def decode_wave(data, n, axes):
+    """The waveform of an evidence record (its parts' wave bytes joined): a list of n lists
+    of `axes` ints, or None when the bytes do not hold exactly that. Host side; allocates."""
+    out = []
+    prev = [0] * axes
+    i = 0
+    m = len(data)
+    k = 0
+    while k < n:
+        row = []
+        a = 0
+        while a < axes:
+            if i >= m:
+                return None
+            b = data[i]
+            if b == WAVE_ESCAPE:
+                if i + 3 > m:
+                    return None
+                v = data[i + 1] | (data[i + 2] << 8)
+                v = v - 65536 if v >= 32768 else v
+                i += 3
+            else:
+                v = prev[a] + (b - 256 if b >= 128 else b)
+                i += 1
+            prev[a] = v
+            row.append(v)
+            a += 1
+        out.append(row)
+        k += 1
+    return out if i == m else None
 
 
 def decode_frame(chunk):

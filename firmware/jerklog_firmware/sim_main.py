@@ -11,9 +11,13 @@ recording with no computer attached (frames go nowhere, the log keeps them for t
 connection). A real board runs main.main_board() instead; this module and the sim board's
 sample source (board_sim, rawcsv) are never deployed.
 """
+import gc
 import sys
 
-from . import app, board_sim, commands, detector, protocol
+from . import detector  # the largest module first: compiling it from source needs the most
+
+gc.collect()  # room, in one piece (the imports' garbage would split it)
+from . import app, board_sim, commands, protocol  # noqa: E402
 
 
 def _args(argv):

@@ -1,7 +1,8 @@
 """The firmware's whole per-sample path on a board, under the real MicroPython interpreter
 with a board-sized heap: FIFO bytes from a register-level fake chip -> driver -> scaling and
-time stamps -> detector -> frame -> on-board log append. Nothing allocates while it runs
-(heap locked), and a button press travels as a trigger mark."""
+time stamps -> detector -> frame -> on-board log append, with every candidate's evidence
+(features and waveform from the sample ring) and the 5 s activity epochs. Nothing allocates
+while it runs (heap locked), and a button press travels as a trigger mark."""
 import os
 
 from conftest import boot_fake_board, run_micropython
@@ -10,10 +11,13 @@ from jerklog.events import from_wire
 from jerklog.firmware import FIRMWARE_DIR
 
 HOT_PATH = """
+import gc
+from jerklog_firmware import detector
+gc.collect()  # compiling from source needs room (a board loads .mpy: docs/deploy.md)
 import micropython, os
 from array import array
 import fake_clock, fake_imu
-from jerklog_firmware import app, detector, eventlog, hardware, protocol
+from jerklog_firmware import app, eventlog, hardware, protocol
 
 bus = fake_imu.FakeI2C(0)
 chip = bus.attach(fake_imu.FakeLSM6DS3TRC())
@@ -21,14 +25,18 @@ clock = fake_clock.FakeClock(1 << 30, (1 << 30) - 3000)  # ticks wrap 3 s in
 board = hardware.make_board({"board": "xiao_nrf52840_sense"}, i2c=bus, clock=clock)
 det = detector.Detector(board.rate_hz)
 frames = [0]
+types = array("i", [0] * 16)
 def count(buf, n):
     frames[0] += 1
+    types[buf[2]] += 1  # the record type: the first payload byte, after COBS's code byte
 w = protocol.FrameWriter(count, 0x3FFFFFFF, 0x3FFFFFFF)
 try:
     os.mkdir("hotlog")
 except OSError:
     pass
-log = eventlog.EventLog("hotlog", max_bytes=65536)
+# Opening a segment file allocates (docs/eventlog.md); 16 KB segments keep the 20 s locked
+# below in one segment, evidence included.
+log = eventlog.EventLog("hotlog", max_bytes=65536, segment_bytes=16384)
 rec = app.BoardLoop(board, det, w, "trunk", 0, log)
 rec.hello(keep=True)
 # 1 g on +x (upright trunk), a 0.6 g jerk every 4 s: raw counts at the board's +-16 g
@@ -57,17 +65,22 @@ def run(first, seconds, locked):
 k = run(0, 5, False)            # warm up: baseline settles, the log segment is open
 k = run(k, 20, True)
 rec.trigger()
-print(det.events, frames[0], board.dropped, log.count(), rec.log_errors)
+print(det.events, frames[0], board.dropped, log.count(), rec.log_errors,
+      types[protocol.EVIDENCE], rec.evidence_sent, types[protocol.EPOCH], det.candidates)
 """
 
 
 def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path):
     out = run_micropython(HOT_PATH, cwd=str(tmp_path)).split()
-    events, frames, dropped, logged, errors = map(int, out)
+    events, frames, dropped, logged, errors, parts, evidence, epochs, candidates = map(int, out)
     assert events >= 5           # jerks were found while the heap was locked
     assert frames > events       # and sent (with heartbeats)
     assert dropped == 0 and errors == 0
-    assert logged == events + 2  # hello + every event + the trigger mark, all on flash
+    # every candidate judged left its evidence, in several parts each, with the heap locked
+    assert evidence == candidates >= events and parts > 2 * evidence
+    assert epochs == 25 // 5     # one epoch every 5 s
+    # hello + every event + the trigger mark + evidence + epochs, all on flash
+    assert logged == events + 2 + parts + epochs
 
 
 def test_a_button_press_is_a_trigger_mark_the_host_stores():
