@@ -7,13 +7,12 @@ import time
 
 import pytest
 
+from conftest import synthetic_recording
 from jerklog import JerklogError
-from jerklog.recordings.analysis import detect_samples
 from jerklog.boards.recorder import PortRecorder
+from jerklog.recordings.analysis import detect_samples
 from jerklog.sim.device import Cable, SimDevice
 from jerklog.store.database import Store
-
-from conftest import synthetic_recording
 
 EPOCH = 1763677800000
 JERKS = tuple(3.0 + 4.5 * k for k in range(13))  # every 4.5 s over a minute
@@ -65,8 +64,8 @@ def test_record_command_with_two_boards_and_a_status_line(tmp_path, tmp_db, caps
                                                          monkeypatch):
     """jerklog record PORT PORT: both boards at once; Ctrl-C (here: the boards finish and
     the status loop is interrupted) stops cleanly with everything committed."""
-    from jerklog.cli import main as cli
     from jerklog.boards.recorder import device_status
+    from jerklog.cli import main as cli
     raws = []
     devices = []
     for k in range(2):

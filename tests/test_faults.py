@@ -27,17 +27,17 @@ import time
 import tracemalloc
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from jerklog.recordings import rawfile
-from jerklog.cli.main import main
-from jerklog.boards.decoder import FrameDecoder
-from jerklog.firmware import protocol, rawcsv
-from jerklog.recordings.rawfile import RawSamples
-from jerklog.boards.recorder import Ingest
-from jerklog.store.database import Store
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import synthetic_recording
+from jerklog.boards.decoder import FrameDecoder
+from jerklog.boards.recorder import Ingest
+from jerklog.cli.main import main
+from jerklog.firmware import protocol, rawcsv
+from jerklog.recordings import rawfile
+from jerklog.recordings.rawfile import RawSamples
+from jerklog.store.database import Store
 
 # ============================================================================ the wire
 
@@ -441,8 +441,8 @@ def _session_records(rng, n_boots=3, n_events=40):
         epoch = 0 if b == 2 else 1763677800000 + 3600000 * b  # boot 2: no RTC, host clock
         # Simulated clocks (FLAG_VIRTUAL_CLOCK): the hello's epoch is authoritative, since
         # these tests' host receive times are fixed, not real.
-        w.hello(200, (protocol.FLAG_GYRO if b else 0) | protocol.FLAG_VIRTUAL_CLOCK, epoch, "0.1.0", "sim", "sim",
-                ("wrist", "trunk", "thigh")[b])
+        flags = (protocol.FLAG_GYRO if b else 0) | protocol.FLAG_VIRTUAL_CLOCK
+        w.hello(200, flags, epoch, "0.1.0", "sim", "sim", ("wrist", "trunk", "thigh")[b])
         for i in range(n_events):
             w.event(1000 * (i + 1) + rng.randrange(500), 40, 300 + i, 150, 1, 2, 1, 1, 128, 9)
             if i % 7 == 6:

@@ -9,8 +9,8 @@ import pytest
 
 from jerklog import JerklogError
 from jerklog.boards.decoder import FrameDecoder
-from jerklog.firmware import protocol
 from jerklog.boards.recorder import Ingest, PortRecorder
+from jerklog.firmware import protocol
 from jerklog.store.database import Store
 
 BANNER = b"MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040\r\n>>> "

@@ -100,7 +100,8 @@ def validate(cfg):
     if board in hardware.BOARDS:
         kinds = (hardware.BOARDS[board]["driver"],)
     why = "" if len(kinds) > 1 else " by the %s on %s" % (hardware.BOARDS[board]["chip"], board)
-    for key, table in (("rate_hz", hardware.DRIVER_RATES), ("accel_range_g", hardware.DRIVER_ACCEL_G),
+    for key, table in (("rate_hz", hardware.DRIVER_RATES),
+                       ("accel_range_g", hardware.DRIVER_ACCEL_G),
                        ("gyro_range_dps", hardware.DRIVER_GYRO_DPS)):
         if out[key] is not None:
             _int(out, key)

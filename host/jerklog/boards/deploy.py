@@ -20,8 +20,7 @@ import time
 from jerklog import JerklogError
 from jerklog.boards.port import open_port, port_in_use, port_lock
 from jerklog.firmware import FIRMWARE_DIR, PACKAGE, protocol
-from jerklog_firmware import hardware
-from jerklog_firmware import config
+from jerklog_firmware import config, hardware
 
 MPREMOTE_TIMEOUT_S = 120.0
 HELLO_TIMEOUT_S = 2.0        # `devices`: a running board answers at once
