@@ -24,6 +24,7 @@ test: $(VENV)/.installed-test
 	@command -v pdftoppm >/dev/null || (apt-get install -y -qq poppler-utils >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq poppler-utils) >/dev/null 2>&1) \
 		|| echo "poppler-utils could not be installed: the PDF rendering test will skip"
+	$(BIN)/ruff check host firmware tests bench
 	$(BIN)/python -m pytest -q
 
 demo: $(VENV)/.installed
