@@ -159,10 +159,11 @@ def test_every_candidate_leaves_its_evidence_and_the_waveform_decodes():
         assert [p["part"] for p in ps] == list(range(len(ps))) and ps[-1]["last"]
         head = ps[0]
         wave = protocol.decode_wave(b"".join(p["wave"] for p in ps), head["n"], head["axes"])
-        assert wave is not None and head["axes"] == 6 and head["stride"] == 1
-        assert head["pre"] >= 0.3 * 208 - 1 and head["n"] - head["pre"] - 1 >= 0.7 * 208 - 1
-        peak = wave[head["pre"]]
-        assert peak[1] >= 500  # the jerk's sample is at the peak's index
+        assert wave is not None and head["axes"] == 6 and head["stride"] == 2
+        assert head["period_us"] == 9615  # 104 Hz: pairs of 208 Hz samples averaged
+        assert head["pre"] >= 0.3 * 104 - 1 and head["n"] - head["pre"] - 1 >= 0.7 * 104 - 1
+        assert max(row[1] for row in wave[head["pre"] - 1:head["pre"] + 2]) >= 400  # the jerk
+        assert abs(wave[0][0] - 1000) < 5 and abs(wave[-1][0] - 1000) < 5  # gravity on x
         if head["verdict"] == protocol.VERDICT_KEPT:
             kept.append(head["t_ms"])
     assert sorted(kept) == sorted(e["t_ms"] for e in events)  # kept ones are the events
@@ -175,7 +176,7 @@ def test_epochs_every_5_s_with_gravity_and_activity():
     for e in epochs:
         assert 1035 <= e["samples"] <= 1045  # 5 s at 208 Hz
         assert abs(e["gx_mg"] - 1000) < 30 and abs(e["gy_mg"]) < 30
-        assert e["max_mg"] >= 400 and 0 < e["rms_mg"] < e["max_mg"]
+        assert e["max_mg"] >= 400 and 0 < e["peak_rms_mg"] < e["max_mg"]
     assert [e["t_ms"] for e in epochs][1:] == [e["t_ms"] + 5000 for e in epochs][:-1] or all(
         abs(b["t_ms"] - a["t_ms"] - 5000) <= 100 for a, b in zip(epochs, epochs[1:]))
 

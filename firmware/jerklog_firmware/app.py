@@ -10,7 +10,7 @@ HELLO_EVERY = 30          # heartbeats between repeated hellos (a host may join 
 BATCH = 32                # samples read from the board per call
 EVIDENCE_PRE_MS = 300     # waveform kept before a candidate's peak
 EVIDENCE_POST_MS = 700    # and after it
-EVIDENCE_RATE_HZ = 208    # faster boards average samples down to about this rate
+EVIDENCE_RATE_HZ = 104    # waveform rate: boards average 2 (208 Hz), 4, 8 samples into one
 EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is less full than
 #                           this: the rest is kept for events, hellos and epochs
 
@@ -134,7 +134,7 @@ class BoardLoop:
     def after_batch(self):
         """Once per batch: send the epoch and the evidence that are ready."""
         det = self.detector
-        e = det._ep
+        e = det._p  # the detector's array: epoch and verdict queue
         if e[det.EP_READY]:
             e[det.EP_READY] = 0
             o = det.EP_OUT
@@ -142,17 +142,19 @@ class BoardLoop:
                               e[o + 6])
             self.epochs += 1
             self._keep()
-        if det._cq[0]:
+        if e[det.Q_N]:
             self.evidence(False)
 
     def evidence(self, finishing):
         """Send the evidence of every queued verdict whose waveform is complete (all of them
         when the recording ends: finishing), oldest first."""
         det = self.detector
-        q = det._cq
+        q = det._p
+        qn = det.Q_N
+        head = det.Q_HEAD
         stride = self.ev_stride
-        while q[0]:
-            peak_n = q[2 + det.Q_PEAKN]
+        while q[qn]:
+            peak_n = q[head + det.Q_PEAKN]
             post = self.ev_post
             last = peak_n + post * stride + stride - 1  # the last sample it needs
             if det.samples < last:
@@ -170,12 +172,12 @@ class BoardLoop:
             if pre < 0:
                 pre = 0
             self._send_evidence(q, pre, post)
-            i = 2  # drop the oldest verdict: the queue moves up one slot
-            end = 2 + (q[0] - 1) * det.Q_FIELDS
+            i = head  # drop the oldest verdict: the queue moves up one slot
+            end = head + (q[qn] - 1) * det.Q_FIELDS
             while i < end:
                 q[i] = q[i + det.Q_FIELDS]
                 i += 1
-            q[0] -= 1
+            q[qn] -= 1
 
     def _send_evidence(self, q, pre, post):
         """The evidence of verdict 0 of the queue q, in parts (no allocation)."""
@@ -190,12 +192,13 @@ class BoardLoop:
         n = pre + 1 + post
         part = 0
         o = w.evidence_start(cand, 0, False)
-        c = 2  # the queue's first slot
+        c = self.detector.Q_HEAD  # the queue's first slot
         o = w.evidence_features(o, q[c], q[c + 1], q[c + 2], q[c + 3], q[c + 4], q[c + 5],
                                 q[c + 6], q[c + 7], q[c + 8], q[c + 9], q[c + 10], q[c + 11],
                                 pre, n, stride * 1000000 // self.board.rate_hz, stride, axes)
         r = self.ring
         ring_n = self.ring_n
+        qend = 6 * ring_n
         prev = self._prev
         a = 0
         while a < 6:
@@ -210,19 +213,20 @@ class BoardLoop:
                 self._keep_evidence(keep)
                 part += 1
                 o = w.evidence_start(cand, part, False)
+            b = 6 * slot
             a = 0
             while a < axes:
                 if stride == 1:
-                    v = r[6 * slot + a]
-                else:
+                    v = r[b + a]
+                else:  # the mean of stride samples (a box filter before decimating)
                     v = 0
                     m = 0
-                    sl = slot
+                    bb = b + a
                     while m < stride:
-                        v += r[6 * sl + a]
-                        sl += 1
-                        if sl == ring_n:
-                            sl = 0
+                        v += r[bb]
+                        bb += 6
+                        if bb >= qend:
+                            bb -= qend
                         m += 1
                     v //= stride
                 dv = v - prev[a]

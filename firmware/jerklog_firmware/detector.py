@@ -125,12 +125,12 @@ P_REF = const(16)       # the acceptance level, mg (evidence)
 P_PEAKN = const(17)     # the peak's sample number (samples counted at the peak; evidence)
 P_FIELDS = const(18)
 TREMOR_SLOT = const(36)  # (2 * P_FIELDS) a finished tremor piece waiting to go out
-P_ARRAY = const(54)     # TREMOR_SLOT + P_FIELDS
+# The arrays below live in _p too: every attribute more slows every attribute lookup.
 # Verdicts of judged candidates, kept or dropped, waiting for the caller to send their
 # evidence (app.BoardLoop reads them once per batch): a queue of CQ_SLOTS, oldest first.
-CQ_N = const(0)         # verdicts waiting
-CQ_LOST = const(1)      # verdicts that found the queue full (their evidence is lost)
-CQ_HEAD = const(2)
+CQ_N = const(54)        # (TREMOR_SLOT + P_FIELDS) verdicts waiting
+CQ_LOST = const(55)     # verdicts that found the queue full (their evidence is lost)
+CQ_HEAD = const(56)
 C_T = const(0)          # fields of one verdict, in protocol.EVIDENCE_FMT order
 C_DUR = const(1)
 C_PEAK = const(2)
@@ -145,23 +145,22 @@ C_VERDICT = const(10)
 C_LEVEL = const(11)
 C_PEAKN = const(12)     # the peak's sample number: where its waveform is in a sample ring
 C_FIELDS = const(13)
-CQ_SLOTS = const(8)
-# Activity epochs (protocol EPOCH): sums over EPOCH_BINS bins of 100 ms, in the array _ep.
-EPOCH_BINS = const(50)  # 5 s
-DYN_CAP2 = const(2550000)  # mg^2 (1597 mg): a sample's share of the bin's sum of |d|^2, so
-#                            that a bin of 400 samples (4000 Hz) stays below 2**30
-E_BINS = const(0)
-E_GX = const(1)         # sums of the gravity baseline (mg) at each bin's end
-E_GY = const(2)
-E_GZ = const(3)
-E_SUM2 = const(4)       # sum of the bins' mean |d|^2, mg^2
-E_MAX2 = const(5)       # largest |d|^2, mg^2
-E_T0 = const(6)         # the epoch's first sample time, ms
-E_S0 = const(7)         # samples counted before the epoch
-E_BS = const(8)         # samples counted before the bin
-E_READY = const(9)      # a finished epoch is in E_OUT..: the caller sends it and clears this
-E_OUT = const(10)       # t_ms, samples, gx, gy, gz, rms_mg, max_mg (protocol.EPOCH_FIELDS)
-E_ARRAY = const(17)
+CQ_SLOTS = const(8)     # CQ_HEAD + CQ_SLOTS * C_FIELDS = 160
+# Activity epochs (protocol EPOCH): sums over EPOCH_BINS bins of 100 ms, in _p.
+EPOCH_BINS = const(50)  # 5 s (nothing per sample: the epoch is made of the 100 ms bins)
+PEAK2_CAP = const(20000000)  # mg^2 (4.47 g): 50 bins of it stay below 2**30
+E_BINS = const(160)
+E_GX = const(161)       # sums of the gravity baseline (mg) at each bin's end
+E_GY = const(162)
+E_GZ = const(163)
+E_SUM = const(164)      # sum of the bins' peak |d|^2 (each at most PEAK2_CAP), mg^2
+E_MAX2 = const(165)     # largest |d|^2, mg^2
+E_T0 = const(166)       # the epoch's first sample time, ms
+E_S0 = const(167)       # samples counted before the epoch
+E_READY = const(168)    # a finished epoch is in E_OUT..: the caller sends it and clears this
+E_OUT = const(169)      # t_ms, samples, gx, gy, gz, peak_rms_mg, max_mg (protocol.EPOCH_FIELDS)
+PEAK_N = const(176)     # the open candidate's peak sample number (samples counted at it)
+P_ARRAY = const(177)
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
 IDLE = const(0)
@@ -243,6 +242,8 @@ class Detector:
     the finished event (times in ms on the caller's clock, mg, 0.1 deg/s)."""
 
     # Where the caller finds a queued verdict's peak sample number and a finished epoch.
+    Q_N = CQ_N
+    Q_HEAD = CQ_HEAD
     Q_PEAKN = C_PEAKN
     Q_FIELDS = C_FIELDS
     EP_READY = E_READY
@@ -278,8 +279,6 @@ class Detector:
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
         self._p = array("i", [0] * P_ARRAY)
-        self._cq = array("i", [0] * (CQ_HEAD + CQ_SLOTS * C_FIELDS))
-        self._ep = array("i", [0] * E_ARRAY)
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
@@ -331,16 +330,6 @@ class Detector:
         while i < P_ARRAY:  # free every slot
             self._p[i] = 0
             i += 1
-        i = 0
-        while i < len(self._cq):
-            self._cq[i] = 0
-            i += 1
-        i = 0
-        while i < E_ARRAY:
-            self._ep[i] = 0
-            i += 1
-        self._peak_n = 0
-        self._bin_sum = 0       # sum of |d|^2 (capped at DYN_CAP2) in the bin, for epochs
         self._ev_ready = False
         self._tr_ready = False
         self._out = False       # either of them is ready (one test per sample)
@@ -394,7 +383,6 @@ class Detector:
             self._close_bin(t_ms)
         if m2 > self._bin_max:
             self._bin_max = m2
-        self._bin_sum += m2 if m2 < DYN_CAP2 else DYN_CAP2
         # Humps: rises of |d| through half the typical bin peak (for the tremor band).
         if m2 >= self._hump2:
             if not self._above:
@@ -420,7 +408,7 @@ class Detector:
             if m2 > self._peak2:
                 self._peak2 = m2
                 self._t_peak = t_ms
-                self._peak_n = self.samples
+                self._p[PEAK_N] = self.samples
                 self._peak_dx = dx
                 self._peak_dy = dy
                 self._peak_dz = dz
@@ -471,13 +459,13 @@ class Detector:
         self._hz = gz << kg
         self._quiet_until = t_ms + self._settle_ms
         self._bin_end = t_ms + BIN_MS
-        self._ep[E_T0] = t_ms
+        self._p[E_T0] = t_ms
 
     def _open(self, t_ms, dx, dy, dz, m2):
         self._state = OPEN
         self.candidates += 1
         self._t_first = self._t_last = self._t_peak = t_ms
-        self._peak_n = self.samples
+        self._p[PEAK_N] = self.samples
         self._peak2 = m2
         self._peak_r2 = 0
         self._peak_dx = dx
@@ -531,15 +519,11 @@ class Detector:
 
     def _epoch_bin(self, t_ms, m):
         """Add the finished bin to the activity epoch; every EPOCH_BINS bins one is ready in
-        _ep[E_OUT:] (the sample at t_ms, which closed the bin, starts the next epoch)."""
-        e = self._ep
+        _p[E_OUT:] (the sample at t_ms, which closed the bin, starts the next epoch)."""
+        e = self._p
         kb = self._kb
         seen = self.samples - 1
-        n = seen - e[E_BS]
-        e[E_BS] = seen
-        if n > 0:
-            e[E_SUM2] += self._bin_sum // n
-        self._bin_sum = 0
+        e[E_SUM] += m if m < PEAK2_CAP else PEAK2_CAP
         e[E_GX] += self._bx >> kb
         e[E_GY] += self._by >> kb
         e[E_GZ] += self._bz >> kb
@@ -554,17 +538,17 @@ class Detector:
         e[E_OUT + 2] = e[E_GX] // bins
         e[E_OUT + 3] = e[E_GY] // bins
         e[E_OUT + 4] = e[E_GZ] // bins
-        e[E_OUT + 5] = isqrt(e[E_SUM2] // bins)
+        e[E_OUT + 5] = isqrt(e[E_SUM] // bins)
         e[E_OUT + 6] = isqrt(e[E_MAX2])
         e[E_READY] = 1
-        e[E_BINS] = e[E_GX] = e[E_GY] = e[E_GZ] = e[E_SUM2] = e[E_MAX2] = 0
+        e[E_BINS] = e[E_GX] = e[E_GY] = e[E_GZ] = e[E_SUM] = e[E_MAX2] = 0
         e[E_T0] = t_ms
         e[E_S0] = seen
 
     def _verdict(self, verdict, duration, context, conf, act, level):
         """Queue the verdict on the candidate just judged (its peak is in _peak*), for its
         evidence. Per candidate, never per sample."""
-        q = self._cq
+        q = self._p
         if q[CQ_N] >= CQ_SLOTS:
             q[CQ_LOST] += 1
             return
@@ -583,11 +567,11 @@ class Detector:
         q[o + C_ACT] = act
         q[o + C_VERDICT] = verdict
         q[o + C_LEVEL] = level
-        q[o + C_PEAKN] = self._peak_n
+        q[o + C_PEAKN] = q[PEAK_N]
 
     def _verdict_slot(self, slot, verdict):
         """Queue the verdict on a jerk that waited for its look-ahead (slot of _p)."""
-        q = self._cq
+        q = self._p
         if q[CQ_N] >= CQ_SLOTS:
             q[CQ_LOST] += 1
             return
@@ -771,7 +755,7 @@ class Detector:
         p[slot + P_POSTURE] = self._posture()
         p[slot + P_CONF] = conf
         p[slot + P_REF] = isqrt(ref2)
-        p[slot + P_PEAKN] = self._peak_n
+        p[slot + P_PEAKN] = p[PEAK_N]
         p[slot + P_ACT] = isqrt(median2)
         p[slot + P_LEVEL2] = peak2 >> 4
         p[slot + P_FROM] = t_ms + CONFIRM_SKIP_MS  # past the jerk's own rebound

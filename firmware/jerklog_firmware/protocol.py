@@ -152,11 +152,12 @@ VERDICT_NAMES = {VERDICT_KEPT: "kept", VERDICT_LONG: "long", VERDICT_REBOUND: "r
 #   t_ms      u32  uptime at the epoch's start, ms
 #   samples   u16  samples seen in it
 #   gx, gy, gz i16 mean gravity vector, mg (the detector's gravity baseline, each 100 ms)
-#   rms_mg    u16  root mean square of the dynamic acceleration |d|, mg (samples above
-#                  DYN_CAP_MG count as DYN_CAP_MG)
+#   peak_rms_mg u16  root mean square of the peak dynamic acceleration |d| of its fifty 100 ms
+#                  bins, mg (peaks above 4.47 g count as 4.47 g). The detector's history bins,
+#                  so nothing per sample: a per-sample mean would cost every sample a sum
 #   max_mg    u16  largest |d|, mg
 EPOCH_FMT = "<IHhhhHH"
-EPOCH_FIELDS = ("t_ms", "samples", "gx_mg", "gy_mg", "gz_mg", "rms_mg", "max_mg")
+EPOCH_FIELDS = ("t_ms", "samples", "gx_mg", "gy_mg", "gz_mg", "peak_rms_mg", "max_mg")
 
 # Sizes in bytes, derived once here from the formats (at import, never per record): the
 # header, each record's fixed body (a hello's strings and a raw record's samples follow
@@ -396,10 +397,10 @@ class FrameWriter:
         """Send the evidence part built in the payload buffer up to offset end."""
         self._send(end - HEADER_SIZE)
 
-    def epoch(self, t_ms, samples, gx_mg, gy_mg, gz_mg, rms_mg, max_mg):
+    def epoch(self, t_ms, samples, gx_mg, gy_mg, gz_mg, peak_rms_mg, max_mg):
         self._header(EPOCH)
         struct.pack_into(EPOCH_FMT, self._payload, HEADER_SIZE, t_ms,
-                         min(samples, 0xFFFF), gx_mg, gy_mg, gz_mg, min(rms_mg, 0xFFFF),
+                         min(samples, 0xFFFF), gx_mg, gy_mg, gz_mg, min(peak_rms_mg, 0xFFFF),
                          min(max_mg, 0xFFFF))
         self._send(EPOCH_SIZE)
 

@@ -1,4 +1,5 @@
-"""Firmware cost: microseconds and bytes allocated per sample of the firmware's hot path, run
+"""Firmware cost: microseconds and bytes allocated per sample of the firmware's hot path (the
+evidence ring, detector, event frames, and per batch the evidence and epoch records), run
 under `micropython -X heapsize=192k` (a board-sized heap), with the CPU share each supported
 board would spend, from published planning factors (`jerklog bench firmware`)."""
 import os
@@ -10,7 +11,6 @@ from jerklog.recordings.rawfile import RawSamples
 FIRMWARE_SCRIPT = """
 import gc, sys, time, micropython
 from array import array
-from jerklog_firmware import detector, protocol
 n = int(sys.argv[2])
 rate = int(sys.argv[3])
 samples = array('h', bytearray(12 * n))
@@ -18,39 +18,71 @@ times = array('i', bytearray(4 * n))
 with open(sys.argv[1], 'rb') as f:
     f.readinto(samples)
     f.readinto(times)
+gc.collect()
+from jerklog_firmware import detector
+gc.collect()
+from jerklog_firmware import app, protocol
 det = detector.Detector(rate)
 sent = [0]
 def write(buf, k):
     sent[0] += k
 w = protocol.FrameWriter(write, 0x3FFFFFFF, 0x3FFFFFFF)
+class Board:
+    rate_hz, has_gyro, dropped, name, sensor = rate, True, 0, "bench", "none"
+rec = app.BoardLoop(Board(), det, w, "wrist")
 def run(passes):
-    p = 0
+    # app.BoardLoop.step's per-sample path (evidence ring, detector, event frames) and its
+    # once-per-batch evidence and epochs, over samples already in memory
+    a0 = gc.mem_alloc()  # after this call's own frame (a function with this many locals
+    p = 0                # keeps its frame on the heap): what the samples allocate
     events = 0
+    r = rec.ring
+    qend = 6 * rec.ring_n
     while p < passes:
         base = p * (times[n - 1] + 5)
+        q = rec._q
         i = 0
         while i < n:
             j = 6 * i
             t = base + times[i]
-            if det.update(t, samples[j], samples[j + 1], samples[j + 2], samples[j + 3],
-                          samples[j + 4], samples[j + 5]):
+            ax = samples[j]
+            ay = samples[j + 1]
+            az = samples[j + 2]
+            gx = samples[j + 3]
+            gy = samples[j + 4]
+            gz = samples[j + 5]
+            r[q] = ax
+            r[q + 1] = ay
+            r[q + 2] = az
+            r[q + 3] = gx
+            r[q + 4] = gy
+            r[q + 5] = gz
+            q += 6
+            if q == qend:
+                q = 0
+            if det.update(t, ax, ay, az, gx, gy, gz):
                 w.event(det.ev_t_ms, det.ev_duration_ms, det.ev_peak_mg, det.ev_peak_ddps,
                         det.ev_kind, det.ev_axis, det.ev_context, det.ev_posture,
                         det.ev_confidence, det.ev_activity_mg)
                 events += 1
             i += 1
+            if i & 31 == 0:  # a batch of app.BATCH samples
+                rec._q = q
+                rec.after_batch()
+        rec._q = q
         p += 1
+    alloc[0] = gc.mem_alloc() - a0
     return events
+alloc = [0]
 run(1)  # warm up: the detector's history fills
 gc.collect()
 gc.disable()  # so the heap only grows: the difference is what the loop allocated
-before = gc.mem_alloc()
 t0 = time.ticks_us()
 events = run(3)
 us = time.ticks_diff(time.ticks_us(), t0)
-allocated = gc.mem_alloc() - before
+allocated = alloc[0]
 gc.enable()
-print(us, allocated, 3 * n, events, sent[0])
+print(us, allocated, 3 * n, events, sent[0], rec.evidence_sent, rec.epochs)
 """
 
 # Bytecode speed relative to this machine's unix port (DESIGN.md planning factors).
@@ -94,7 +126,7 @@ def _cost_run(raw, rate_hz, runs):
                                   str(n), str(rate_hz)], env=micropython_env(),
                                  capture_output=True, text=True, check=True)
             results.append(tuple(map(int, out.stdout.split())))
-    us, _, count, events, _ = min(results)
+    us, _, count, events = min(results)[:4]
     allocated = max(r[1] for r in results)
     return us / count, allocated / count, count, events
 
