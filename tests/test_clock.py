@@ -51,7 +51,7 @@ def test_a_correction_is_stored_and_reaches_the_report(tmp_db, tmp_path):
     """Heartbeats through the ingest: when the host's clock jumps 2 s, the correction is
     stored, and the diary and report say so."""
     from jerklog.boards.decoder import FrameDecoder
-    from jerklog.boards.recorder import Ingest
+    from jerklog.boards.ingest import Ingest
     from jerklog.diary import Diary
     from jerklog.exports.report import write_report
     from jerklog.firmware import protocol

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from conftest import synthetic_recording
 from jerklog.boards.decoder import FrameDecoder
-from jerklog.boards.recorder import Ingest
+from jerklog.boards.ingest import Ingest
 from jerklog.cli.main import main
 from jerklog.firmware import protocol, rawcsv
 from jerklog.recordings import rawfile

@@ -9,7 +9,8 @@ import pytest
 
 from jerklog import JerklogError
 from jerklog.boards.decoder import FrameDecoder
-from jerklog.boards.recorder import Ingest, PortRecorder
+from jerklog.boards.ingest import Ingest
+from jerklog.boards.recorder import PortRecorder
 from jerklog.firmware import protocol
 from jerklog.store.database import Store
 
