@@ -182,9 +182,9 @@ def test_epochs_every_5_s_with_gravity_and_activity():
 
 
 def test_the_host_skips_evidence_and_epochs_without_counting_a_loss(tmp_path):
-    """recorder.Ingest dispatches on rec["type"]: new types fall through every branch, but
+    """boards.ingest.Ingest dispatches on rec["type"]: new types fall through every branch, but
     their seqs are seen, so no gap is counted and nothing else is stored for them."""
-    from jerklog.boards.recorder import Ingest
+    from jerklog.boards.ingest import Ingest
     from jerklog.store.database import Store
     _, records = _loop_with_evidence()
     store = Store(str(tmp_path / "s.sqlite3"))
