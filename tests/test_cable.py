@@ -39,7 +39,7 @@ def test_cable_pulled_at_random_moments_loses_nothing(tmp_path, tmp_db, seed):
             except Exception as e:  # reported below, not lost in the thread
                 errors.append(e)
 
-        thread = threading.Thread(target=record)
+        thread = threading.Thread(target=record, daemon=True)  # a failure must not hang pytest
         thread.start()
         pulls = 0
         deadline = time.monotonic() + 5.0  # the recording plays for ~6.2 s at 10x
@@ -168,7 +168,7 @@ def test_board_reset_mid_stream_starts_a_new_boot_and_keeps_the_old_one(tmp_path
                 except JerklogError as e:  # the line died with the board: said, not hidden
                     lost.append(str(e))
 
-            thread = threading.Thread(target=record)
+            thread = threading.Thread(target=record, daemon=True)  # a failure must not hang pytest
             thread.start()
             time.sleep(3.0)
             dev.proc.send_signal(signal.SIGKILL)  # the reset: mid-stream, mid-anything

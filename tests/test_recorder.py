@@ -117,7 +117,7 @@ def test_port_recorder_reads_a_pty_with_garbage(tmp_db):
         for i in range(0, len(stream), 100):
             os.write(master, stream[i:i + 100])
 
-    writer = threading.Thread(target=device)
+    writer = threading.Thread(target=device, daemon=True)
     with Store(tmp_db) as store:
         rec = PortRecorder(port, store, until_goodbye=True, idle_timeout_s=10)
         writer.start()
@@ -165,7 +165,7 @@ def test_a_port_that_is_not_a_jerklog_board_is_a_clear_error(tmp_db, monkeypatch
             os.write(master, BANNER)
             time.sleep(0.1)
 
-    t = threading.Thread(target=chatter)
+    t = threading.Thread(target=chatter, daemon=True)
     t.start()
     try:
         with Store(tmp_db) as store:
