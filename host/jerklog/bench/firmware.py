@@ -132,7 +132,8 @@ def _cost_run(raw, rate_hz, runs):
 
 
 def firmware_cost(rate_hz=208, seconds=15, runs=5, log=print):
-    """Detector + frame writer per sample under micropython -X heapsize=192k, with gyro, on
+    """app.BoardLoop's per-sample path (evidence ring, detector, frames) and its per-batch
+    evidence and epochs under micropython -X heapsize=192k, with gyro, on
     15 s of a generated day (ordinary wear) and on a jerk every second (a jerk always
     waiting for its look-ahead): microseconds (the fastest of `runs` runs, as other load
     only ever slows a run down) and bytes allocated per sample. Returns the day's pair."""
@@ -140,7 +141,8 @@ def firmware_cost(rate_hz=208, seconds=15, runs=5, log=print):
     _, day = generate("day", 1, rate_hz, 5, "wrist")
     k = int(seconds * rate_hz)
     day = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
-    lines = ["### Firmware hot path (detector + frame writer), micropython -X heapsize=192k",
+    lines = ["### Firmware hot path (evidence ring, detector, frames; per batch evidence and "
+             "epochs), micropython -X heapsize=192k",
              "", "| load | samples | events | us/sample (this machine's unix port, fastest "
              "of %d runs) | bytes allocated/sample |" % runs, "|---|---|---|---|---|"]
     costs = []
