@@ -151,7 +151,7 @@ def _make_private(path):
 class Store:
     """Open (creating if needed) the store at path."""
 
-    def __init__(self, path, create=True):
+    def __init__(self, path: str, create: bool = True):
         self.path = path
         if not os.path.exists(path):
             if not create:
@@ -193,7 +193,7 @@ class Store:
             raise StorageError("cannot open the store %s for writing: %s (is it or its "
                                "directory read-only?)" % (path, e))
 
-    def check(self):
+    def check(self) -> None:
         """Raise a StorageError if the store has damaged pages (SQLite's quick_check reads
         every page), before anything is written into it."""
         try:
@@ -231,7 +231,7 @@ class Store:
             self.db.executescript(SCHEMA)
             self.db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
 
-    def close(self):
+    def close(self) -> None:
         self.db.close()
 
     def __enter__(self):
@@ -241,7 +241,7 @@ class Store:
         self.close()
 
     # -- ingest -------------------------------------------------------------------------
-    def upsert_boot(self, device_id, boot_id, host_ms, **fields):
+    def upsert_boot(self, device_id: int, boot_id: int, host_ms: int, **fields) -> None:
         """Create the boot row if new, then set the given fields (None values are skipped)."""
         self.db.execute("INSERT OR IGNORE INTO boots (device_id, boot_id, first_seen_ms) "
                         "VALUES (?, ?, ?)", (device_id, boot_id, host_ms))
@@ -251,7 +251,8 @@ class Store:
             self.db.execute("UPDATE boots SET %s WHERE device_id = ? AND boot_id = ?" % sets,
                             tuple(fields.values()) + (device_id, boot_id))
 
-    def add_event(self, device_id, boot_id, seq, t_ms, time_ms, values):
+    def add_event(self, device_id: int, boot_id: int, seq: int, t_ms: int, time_ms: int,
+                  values: dict) -> bool:
         """Insert one event; return True if new, False if it was already stored."""
         names = ["device_id", "boot_id", "seq", "t_ms", "time_ms"]
         names += [c.name for c in EVENT_COLUMNS]
@@ -261,7 +262,7 @@ class Store:
                               % (", ".join(names), ", ".join("?" * len(names))), params)
         return cur.rowcount == 1
 
-    def add_event_rows(self, rows):
+    def add_event_rows(self, rows) -> None:
         """Insert many events at once, each a tuple (device_id, boot_id, seq, t_ms, time_ms,
         then the event columns in EVENT_COLUMNS order); already stored ones are skipped."""
         names = ["device_id", "boot_id", "seq", "t_ms", "time_ms"]
@@ -269,33 +270,35 @@ class Store:
         self.db.executemany("INSERT OR IGNORE INTO events (%s) VALUES (%s)"
                             % (", ".join(names), ", ".join("?" * len(names))), rows)
 
-    def add_heartbeat_rows(self, rows):
+    def add_heartbeat_rows(self, rows) -> None:
         """Insert many heartbeats at once, as add_heartbeat's arguments in order."""
         self.db.executemany("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             rows)
 
-    def add_heartbeat(self, device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
-                      events):
+    def add_heartbeat(self, device_id: int, boot_id: int, seq: int, host_ms: int,
+                      uptime_ms: int, samples: int, dropped: int, events: int) -> None:
         self.db.execute("INSERT OR IGNORE INTO heartbeats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
                          events))
 
-    def set_board_log(self, device_id, host_ms, dropped, pending, used_bytes, capacity_bytes):
+    def set_board_log(self, device_id: int, host_ms: int, dropped: int, pending: int,
+                      used_bytes: int, capacity_bytes: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO board_logs VALUES (?, ?, ?, ?, ?, ?)",
                         (device_id, host_ms, dropped, pending, used_bytes, capacity_bytes))
 
-    def add_clock_correction(self, device_id, boot_id, host_ms, uptime_ms, shift_ms):
+    def add_clock_correction(self, device_id: int, boot_id: int, host_ms: int, uptime_ms: int,
+                             shift_ms: int) -> None:
         self.db.execute("INSERT INTO clock_corrections VALUES (?, ?, ?, ?, ?)",
                         (device_id, boot_id, host_ms, uptime_ms, shift_ms))
 
-    def clock_corrections(self):
+    def clock_corrections(self) -> list:
         return _dicts(self.db.execute("SELECT * FROM clock_corrections ORDER BY host_ms"))
 
-    def board_logs(self):
+    def board_logs(self) -> list:
         return _dicts(self.db.execute("SELECT * FROM board_logs ORDER BY device_id"))
 
     # -- writing: one transaction per batch; every failure is a StorageError -------------
-    def begin(self, wait_s=0.2):
+    def begin(self, wait_s: float = 0.2) -> bool:
         """Start a write transaction that holds the store's write lock, so nothing written in
         it can fail for a lock. False if another process holds the lock for wait_s (try
         again later); a StorageError for anything else (read-only, damaged, I/O)."""
@@ -323,7 +326,7 @@ class Store:
             self.rollback()
             raise StorageError(describe_failure(self.path, e)) from e
 
-    def commit(self):
+    def commit(self) -> None:
         """Commit; on failure roll back and raise a StorageError (nothing was committed)."""
         try:
             self.db.commit()
@@ -331,11 +334,11 @@ class Store:
             self.rollback()
             raise StorageError(describe_failure(self.path, e)) from e
 
-    def rollback(self):
+    def rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.rollback()
 
-    def has_events(self, keys):
+    def has_events(self, keys) -> int | None:
         """How many of the events (device_id, boot_id, seq) are stored; None if the store
         cannot be read to tell (damaged)."""
         n = 0
@@ -352,7 +355,7 @@ class Store:
         return self.db
 
     # -- queries ------------------------------------------------------------------------
-    def events(self, from_ms=None, to_ms=None):
+    def events(self, from_ms: int | None = None, to_ms: int | None = None):
         """Events in [from_ms, to_ms) by time, as dicts with the boot's device fields."""
         where, params = [], []
         _time_range("e.time_ms", from_ms, to_ms, where, params)
@@ -366,13 +369,13 @@ class Store:
         for row in cur:
             yield dict(zip(names, row))
 
-    def boot_state(self, device_id, boot_id):
+    def boot_state(self, device_id: int, boot_id: int) -> tuple | None:
         """(region, has_gyro, epoch_ms, clock, last_seq) of a boot heard before, or None."""
         return self.db.execute(
             "SELECT region, has_gyro, epoch_ms, clock, last_seq FROM boots WHERE "
             "device_id = ? AND boot_id = ?", (device_id, boot_id)).fetchone()
 
-    def events_per_device(self, from_ms):
+    def events_per_device(self, from_ms: int) -> dict:
         """{device_id: events with time_ms >= from_ms}; a StorageError if it cannot be read."""
         try:
             return dict(self.db.execute("SELECT device_id, COUNT(*) FROM events WHERE "
@@ -381,7 +384,7 @@ class Store:
         except sqlite3.Error as e:
             raise StorageError(describe_failure(self.path, e)) from e
 
-    def event_rows(self, names, lo, hi):
+    def event_rows(self, names: list, lo: int, hi: int) -> tuple:
         """Rows (tuples of the columns `names`) of events with time_ms in [lo, hi), and
         whether they are in the store's order (time, device, seq). Most of the table: a plain
         scan without the time index, left unsorted (sorting in numpy is faster)."""
@@ -397,7 +400,7 @@ class Store:
                               % (cols, where), (lo, hi))
         return cur.fetchall(), True
 
-    def heartbeat_rows(self, step_ms, keep_ms):
+    def heartbeat_rows(self, step_ms: int, keep_ms: int) -> list:
         """Heartbeats (device_id, boot_id, seq, uptime_ms, samples, dropped, events, host_ms)
         whose uptime falls in the first keep_ms of every step_ms: a thinned series."""
         return self.db.execute(
@@ -405,7 +408,7 @@ class Store:
             "FROM heartbeats WHERE uptime_ms %% %d < %d" % (int(step_ms), int(keep_ms))
         ).fetchall()
 
-    def recorded_extent(self):
+    def recorded_extent(self) -> tuple:
         """(first, last) Unix ms of what was recorded (events and boots' spans), or Nones."""
         rows = [
             self.db.execute("SELECT MIN(time_ms), MAX(time_ms) FROM events").fetchone(),
@@ -416,7 +419,7 @@ class Store:
         maxs = [r[1] for r in rows if r[1] is not None]
         return (int(min(mins)), int(max(maxs))) if mins else (None, None)
 
-    def notes_extent(self, from_ms=None, to_ms=None):
+    def notes_extent(self, from_ms: int | None = None, to_ms: int | None = None) -> tuple:
         """(first, last) Unix ms of the notes in [from_ms, to_ms), or Nones."""
         where, params = [], []
         _time_range("time_ms", from_ms, to_ms, where, params)
@@ -426,20 +429,21 @@ class Store:
         lo, hi = self.db.execute(sql, params).fetchone()
         return (None, None) if lo is None else (int(lo), int(hi))
 
-    def boots(self):
+    def boots(self) -> list:
         return _dicts(self.db.execute("SELECT * FROM boots ORDER BY first_seen_ms"))
 
-    def count_events(self):
+    def count_events(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
-    def count_heartbeats(self):
+    def count_heartbeats(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]
 
     # -- notes (annotations) ------------------------------------------------------------
     NOTE_FIELDS = ("time_ms", "kind", "name", "dose", "text", "device_id")
 
-    def add_note(self, time_ms, kind, name=None, dose=None, text=None, device_id=None,
-                 created_ms=None):
+    def add_note(self, time_ms: int, kind: str, name: str | None = None, dose: str | None = None,
+                 text: str | None = None, device_id: int | None = None,
+                 created_ms: int | None = None) -> int:
         """Store one note and commit; return its id. See notes.py for checked input."""
         import time
         created_ms = int(time.time() * 1000) if created_ms is None else created_ms
@@ -450,7 +454,8 @@ class Store:
                 (time_ms, kind, name, dose, text, created_ms, device_id))
         return cur.lastrowid
 
-    def notes(self, from_ms=None, to_ms=None, kind=None):
+    def notes(self, from_ms: int | None = None, to_ms: int | None = None,
+              kind: str | None = None) -> list:
         """Notes with time_ms in [from_ms, to_ms) (and of kind), by time, as dicts."""
         where, params = [], []
         _time_range("time_ms", from_ms, to_ms, where, params)
@@ -462,13 +467,13 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         return _dicts(self.db.execute(sql + " ORDER BY time_ms, id", params))
 
-    def note(self, note_id):
+    def note(self, note_id: int) -> dict | None:
         """One note as a dict, or None."""
         cur = self.db.execute("SELECT * FROM notes WHERE id = ?", (note_id,))
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row)) if row else None
 
-    def update_note(self, note_id, **fields):
+    def update_note(self, note_id: int, **fields) -> bool:
         """Set the given note fields (keys from NOTE_FIELDS; None clears a field) and
         commit; return True if the note exists."""
         bad = set(fields) - set(self.NOTE_FIELDS)
@@ -484,7 +489,7 @@ class Store:
                 return cur.fetchone() is not None
         return cur.rowcount == 1
 
-    def delete_note(self, note_id):
+    def delete_note(self, note_id: int) -> bool:
         """Delete a note and commit; return True if it existed."""
         with self.db:
             cur = self.db.execute("DELETE FROM notes WHERE id = ?", (note_id,))
