@@ -9,7 +9,7 @@ DB_ENV = "JERKLOG_DB"
 DB_NAME = "jerklog.sqlite3"
 
 
-def data_dir():
+def data_dir() -> str:
     """The user's platform data directory for jerklog (not created here)."""
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
@@ -20,12 +20,12 @@ def data_dir():
     return os.path.join(base, APP)
 
 
-def default_db_path():
+def default_db_path() -> str:
     """--db wins over $JERKLOG_DB, which wins over the platform data directory."""
     return os.environ.get(DB_ENV) or os.path.join(data_dir(), DB_NAME)
 
 
-def private_dir(path):
+def private_dir(path: str) -> None:
     """Create path (and parents) as needed; a directory jerklog creates is mode 0700."""
     if path and not os.path.isdir(path):
         os.makedirs(path, mode=0o700, exist_ok=True)

@@ -24,7 +24,7 @@ class ClockModel:
         self.corrections = 0   # clock steps seen (a host clock set, say)
         self.last_shift_ms = 0  # by how much, the last time
 
-    def add(self, uptime_ms, host_ms):
+    def add(self, uptime_ms: int, host_ms: int) -> None:
         """One observation: the board said uptime_ms; the host received it at host_ms."""
         offset = host_ms - uptime_ms
         minute = uptime_ms // MINUTE_MS
@@ -73,7 +73,7 @@ class ClockModel:
         b = sxy / sxx if sxx else 0.0
         return my - b * mx, b
 
-    def to_host_ms(self, uptime_ms):
+    def to_host_ms(self, uptime_ms: int) -> int:
         """Host (UTC) ms for a device uptime, from the current fit."""
         a, b = self._fit()
         return int(round(uptime_ms + a + b * uptime_ms))

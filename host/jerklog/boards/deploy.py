@@ -42,7 +42,7 @@ BOARD_ENTRY = ("__init__", "main")  # the package modules the boot file starts f
 
 
 # -- mpremote ----------------------------------------------------------------------------
-def mpremote_command():
+def mpremote_command() -> list:
     """How to start mpremote: this Python's module, else an mpremote on PATH."""
     if importlib.util.find_spec("mpremote") is not None:
         return [sys.executable, "-m", "mpremote"]
@@ -52,7 +52,7 @@ def mpremote_command():
     raise JerklogError("mpremote is not installed: pip install 'jerklog[deploy]'")
 
 
-def run_mpremote(args, timeout=MPREMOTE_TIMEOUT_S):
+def run_mpremote(args: list, timeout: float = MPREMOTE_TIMEOUT_S) -> str:
     """Run `mpremote ARGS...`; its stdout as text. A JerklogError with mpremote's own message
     when it fails or takes longer than timeout seconds. The one place that runs mpremote."""
     cmd = mpremote_command() + list(args)
@@ -75,7 +75,7 @@ def _connect(port):
 
 
 # -- choosing a port and asking for a hello ---------------------------------------------
-def choose_port(port=None):
+def choose_port(port: str | None = None) -> str:
     """The port given, else the one board found by USB id; a clear error for none or several."""
     if port:
         return port
@@ -90,7 +90,7 @@ def choose_port(port=None):
     return found[0][0]
 
 
-def check_hello(port, timeout=HELLO_TIMEOUT_S):
+def check_hello(port: str, timeout: float = HELLO_TIMEOUT_S) -> dict:
     """Ask the board on port for a hello and return it (a record dict: device_id, firmware,
     board, sensor, region, rate_hz, ...). Waits for the port to (re)appear, as after a reset,
     and repeats the request every second. A JerklogError if no hello comes within timeout."""
@@ -125,12 +125,12 @@ def check_hello(port, timeout=HELLO_TIMEOUT_S):
                        "firmware?)" % (port, timeout, last_error))
 
 
-def describe_hello(rec):
+def describe_hello(rec: dict) -> str:
     return "device %d, board %s, firmware %s, region %s, %d Hz" % (
         rec["device_id"], rec["board"], rec["firmware"], rec["region"], rec["rate_hz"])
 
 
-def list_devices(timeout=HELLO_TIMEOUT_S):
+def list_devices(timeout: float = HELLO_TIMEOUT_S) -> list:
     """[(port, USB name, status text)] for every board found by USB id."""
     from jerklog.boards import discovery as boards
     out = []
@@ -148,7 +148,7 @@ def list_devices(timeout=HELLO_TIMEOUT_S):
 
 
 # -- config ------------------------------------------------------------------------------
-def validate_config(cfg):
+def validate_config(cfg: dict) -> dict:
     """cfg if the board's own validator (jerklog_firmware.config) accepts it; else a
     JerklogError with its message."""
     try:
@@ -158,7 +158,7 @@ def validate_config(cfg):
     return cfg
 
 
-def parse_assignments(items):
+def parse_assignments(items: list) -> dict:
     """{"region": "left_wrist", "rate_hz": 104, ...} from ["region=left_wrist", ...].
 
     Whole-number keys become ints, detector a JSON object; the value "default" (None in the
@@ -204,7 +204,7 @@ def merged(cfg, changes):
     return out
 
 
-def read_config(port, lenient=False):
+def read_config(port: str, lenient: bool = False) -> dict:
     """The board's /config.json as a dict, or None if the board has none (or, lenient, if
     it is not a JSON object)."""
     try:
@@ -255,7 +255,8 @@ def _check_answer(port, cfg, timeout):
     return rec
 
 
-def config_set(items, port=None, timeout=RESET_HELLO_TIMEOUT_S):
+def config_set(items: list, port: str | None = None,
+               timeout: float = RESET_HELLO_TIMEOUT_S) -> tuple:
     """Merge KEY=VALUE items into the board's /config.json, reset it, check its hello.
     Returns (config written, hello)."""
     changes = parse_assignments(items)
@@ -269,7 +270,7 @@ def config_set(items, port=None, timeout=RESET_HELLO_TIMEOUT_S):
         return cfg, _check_answer(port, cfg, timeout)
 
 
-def config_show(port=None):
+def config_show(port: str | None = None) -> dict:
     port = choose_port(port)
     with port_lock(port):
         cfg = read_config(port)
@@ -307,7 +308,7 @@ def board_modules(package_dir=None):
     return sorted(found)
 
 
-def firmware_files(fw_dir=FIRMWARE_DIR):
+def firmware_files(fw_dir: str = FIRMWARE_DIR) -> list:
     """The board's files as [(path here, path on the board)]: the package modules a board
     runs (board_modules) as jerklog_firmware/NAME.py, then the boot file main.py, last (it is
     what the board starts, so a copy cut short never leaves a new main.py beside missing

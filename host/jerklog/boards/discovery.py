@@ -10,7 +10,7 @@ USB_IDS = {
 }
 
 
-def find_boards():
+def find_boards() -> list:
     """[(port device path, board name)] for connected serial ports with a known USB id."""
     found = []
     for info in sorted(list_ports.comports(), key=lambda i: i.device):

@@ -17,7 +17,7 @@ READ_TIMEOUT_S = 0.2   # a read returns at least this often, so a stop request i
 BAUD = 115200          # ignored by USB CDC, used by a UART bridge
 
 
-def open_port(port):
+def open_port(port: str) -> serial.Serial:
     """Open a serial port (or pty) for reading frames; a clear error if it cannot be."""
     try:
         return serial.Serial(port, baudrate=BAUD, timeout=READ_TIMEOUT_S)
@@ -25,7 +25,7 @@ def open_port(port):
         raise JerklogError("cannot open port %s: %s" % (port, e))
 
 
-def lock_path(port):
+def lock_path(port: str) -> str:
     """The lock file for a port: the same for every name of it (symlinks resolved)."""
     base = os.environ.get("JERKLOG_LOCK_DIR") or os.path.join(
         tempfile.gettempdir(), "jerklog-locks-%s" % _user())
@@ -60,7 +60,7 @@ def _holder_text(fd):
 
 
 @contextlib.contextmanager
-def port_lock(port, what="jerklog"):
+def port_lock(port: str, what: str = "jerklog"):
     """Hold the port for this process while the block runs; a JerklogError if another jerklog
     process (a recorder, a deploy) holds it. The OS drops the lock when a process dies."""
     path = lock_path(port)
@@ -79,7 +79,7 @@ def port_lock(port, what="jerklog"):
         os.close(fd)  # closing releases the lock
 
 
-def port_in_use(port):
+def port_in_use(port: str) -> str | None:
     """None if no jerklog process holds the port, else a short text naming the holder."""
     try:
         with port_lock(port):
