@@ -99,3 +99,6 @@ def _no_user_store(monkeypatch, tmp_path):
     """Tests never touch the user's real store."""
     monkeypatch.setenv("JERKLOG_DB", str(tmp_path / "default.sqlite3"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    # Port locks per test: pty numbers are reused, and a lock a stray recorder of another
+    # run holds on /dev/pts/N must not fail this run's board that got the same number.
+    monkeypatch.setenv("JERKLOG_LOCK_DIR", str(tmp_path / "locks"))

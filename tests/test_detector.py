@@ -251,7 +251,7 @@ def write(buf, n):
 w = protocol.FrameWriter(write, 0x3FFFFFFF, 0x3FFFFFFF)
 # 40 s at 200 Hz: a jerk every 4 s, and a smaller bump (a rejected candidate) after each
 N = 8000
-ax = array('h', [0] * N)
+ax = array('h', range(N))  # no N-item list first: it would take 64 KB of a board's heap
 for i in range(N):
     k = i % 800
     ax[i] = 700 if 400 <= k < 406 else (150 if 500 <= k < 503 else (i * 7919) % 5 - 2)
