@@ -111,6 +111,48 @@ def describe_failure(path, e):
 
 
 _SCHEMA_NAMES = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
+TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
+_COLUMNS = {}
+
+
+def expected_columns() -> dict:
+    """{table: [column names]} of jerklog's schema, in order."""
+    if not _COLUMNS:
+        mem = sqlite3.connect(":memory:")
+        mem.executescript(SCHEMA)
+        for t in TABLES:
+            _COLUMNS[t] = [r[1] for r in mem.execute("PRAGMA table_info(%s)" % t)]
+        mem.close()
+    return _COLUMNS
+
+
+def user_tables(db) -> dict:
+    """{table: [column names]} of the tables in an open SQLite file (not SQLite's own)."""
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                      "AND name NOT LIKE 'sqlite%'")]
+    return {n: [r[1] for r in db.execute('PRAGMA table_info("%s")' % n.replace('"', '""'))]
+            for n in names}
+
+
+def foreign_file(path, db, version) -> str | None:
+    """The one line refusing path if it is another program's SQLite file (it has tables, and
+    none is jerklog's; or, at schema version 0, tables that are not jerklog's or lack
+    jerklog's columns), else None. An empty file is not foreign: it becomes a new store."""
+    tables = user_tables(db)
+    if not tables:
+        return None
+    expected = expected_columns()
+    mine = set(tables) & set(expected)
+    foreign = not mine
+    if version == 0:
+        foreign = foreign or bool(set(tables) - set(expected)) or any(
+            set(expected[t]) - set(tables[t]) for t in mine)
+    if not foreign:
+        return None
+    others = sorted(set(tables) - set(expected)) or sorted(tables)
+    return ("%s is an SQLite file of another program, not a jerklog store (its tables: %s%s):"
+            " nothing was written to it; give jerklog's store with --db"
+            % (path, ", ".join(others[:3]), ", ..." if len(others) > 3 else ""))
 
 
 def _dicts(cur):
@@ -176,6 +218,13 @@ class Store:
             raise JerklogError("%s was written by a newer jerklog (store schema %d; this "
                                "version reads up to %d): upgrade jerklog"
                                % (path, version, SCHEMA_VERSION))
+        try:
+            refusal = foreign_file(path, self.db, version)
+        except sqlite3.DatabaseError:
+            refusal = None  # its schema cannot be read: check() says it is damaged
+        if refusal:
+            self.db.close()
+            raise JerklogError(refusal)
         _make_private(path)
         try:
             self.check()
