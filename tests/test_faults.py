@@ -754,7 +754,7 @@ def test_a_directory_given_as_the_raw_file(tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert main(["analyze", str(d), "--out", str(out)]) == 1
     line = _one_error_line(capsys.readouterr().err)
-    assert "cannot read %s" % d in line
+    assert "%s is not a regular file" % d in line  # a folder is refused before it is opened
     assert sorted(os.listdir(tmp_path)) == ["recordings"]
 
 

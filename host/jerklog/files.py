@@ -1,6 +1,7 @@
 """Where jerklog keeps its data, and how it writes files that only the user may read."""
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 
@@ -32,6 +33,57 @@ def private_dir(path: str) -> None:
         os.chmod(path, 0o700)
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process: leave its files alone
+    return True
+
+
+def sweep_dead(directory, prefix, suffix=""):
+    """Remove what a killed jerklog left in directory: names prefix + PID + '.' ... + suffix
+    whose process is gone (files, or folders with their contents). Never raises."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        path = os.path.join(directory, name)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+
+
+def scratch_dir(what):
+    """A private folder for this process's large temporary files (a simulation's sample
+    streams), under the data dir rather than the system's temporary folder, named by pid so
+    that the next run removes it if this process is killed. The caller removes it when done."""
+    root = os.path.join(data_dir(), "scratch")
+    private_dir(root)
+    sweep_dead(root, what + "-")
+    return tempfile.mkdtemp(prefix="%s-%d-" % (what, os.getpid()), dir=root)
+
+
+@contextlib.contextmanager
+def scratch(what):
+    """`with scratch("simulate") as folder:` a scratch_dir removed at the end of the block."""
+    path = scratch_dir(what)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode="w", newline=None):
     """Write to a private temporary file beside path and rename it into place on success.
@@ -44,8 +96,10 @@ def atomic_output(path, mode="w", newline=None):
         raise JerklogError("cannot write %s: directory %s does not exist" % (path, directory))
     if os.path.isdir(path):
         raise JerklogError("cannot write %s: it is a directory" % path)
+    base = ".%s." % os.path.basename(path)
+    sweep_dead(directory, base, ".part")  # left by a jerklog that was killed while writing
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part",
+        fd, tmp = tempfile.mkstemp(prefix="%s%d." % (base, os.getpid()), suffix=".part",
                                    dir=directory)
     except OSError as e:
         raise JerklogError("cannot write %s: %s" % (path, e.strerror or e))

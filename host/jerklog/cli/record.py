@@ -3,7 +3,6 @@ boards). Both run the same PortRecorder into the store."""
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 from jerklog import JerklogError, StorageError
@@ -53,7 +52,8 @@ def cmd_simulate(args):
             refuse_overwrite(os.path.join(args.save_raw, name + ".csv"),
                              stores=[store_path(args)], what="--save-raw")
     progress = Progress("simulate")
-    with tempfile.TemporaryDirectory(prefix="jerklog-sim-") as tmp:
+    from jerklog.files import scratch
+    with scratch("simulate") as tmp:  # in the data dir; a killed run's is removed next time
         boards = []  # (region, stream path, device id)
         if args.raw:
             stream = os.path.join(tmp, "recording.jls")

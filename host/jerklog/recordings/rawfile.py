@@ -5,6 +5,7 @@ into the same integers (t in us, acceleration in mg, rotation in 0.1 deg/s). Eve
 streams: a recording larger than memory is converted in chunks.
 """
 import os
+import stat
 import struct
 
 import numpy as np
@@ -41,6 +42,15 @@ class _Utf8Lines:
 
 def open_raw(path: str):
     """Open a raw CSV and return (file, RawReader); errors name the file and line."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # open() below says what is wrong
+    if mode is not None and not stat.S_ISREG(mode):
+        # A named pipe nobody writes would block open() for ever; a folder or a device is no
+        # recording either.
+        raise JerklogError("%s is not a regular file (a pipe, a device or a folder): give "
+                           "a recording file" % path)
     try:
         # surrogateescape: a stray non-UTF-8 byte fails as a bad value on its own line
         f = open(path, "r", encoding="utf-8", errors="surrogateescape", newline="")
