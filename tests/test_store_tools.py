@@ -23,7 +23,8 @@ def sha(path):
 
 
 def listing(path):
-    return sorted(os.listdir(os.path.dirname(path)))
+    """The files beside path; the tests' data dir (XDG_DATA_HOME, conftest) is not one of them."""
+    return sorted(n for n in os.listdir(os.path.dirname(path)) if n != "xdg")
 
 
 def sound_store(path, n=N):
