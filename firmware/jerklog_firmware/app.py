@@ -93,14 +93,19 @@ class BoardLoop:
     def step(self):
         """Read one batch and process it; return the number of samples handled."""
         n = self.board.read_into(self.times, self.samples)
+        self.process(self.times, self.samples, 0, n)
+        return n
+
+    def process(self, times, s, start, end):
+        """The per-sample path over samples start..end-1 of times (device ms) and s (six
+        values a sample: mg, 0.1 deg/s), then the once-per-batch evidence and epochs. step()
+        gives it the batch just read; the firmware benchmark, samples already in memory."""
         det = self.detector
-        times = self.times
-        s = self.samples
         r = self.ring
         q = self._q
         qend = 6 * self.ring_n
-        i = 0
-        while i < n:
+        i = start
+        while i < end:
             t = times[i]
             j = 6 * i
             ax = s[j]
@@ -129,7 +134,6 @@ class BoardLoop:
             i += 1
         self._q = q
         self.after_batch()
-        return n
 
     def after_batch(self):
         """Once per batch: send the epoch and the evidence that are ready."""
