@@ -7,6 +7,7 @@ the same id. The diary keeps the boot heard first and leaves out the events the 
 inside its span; data quality lists every such overlap (docs/diary.md, 'recorded twice').
 """
 import numpy as np
+import pandas as pd
 
 from jerklog.diary.config import HOUR_MS
 
@@ -21,9 +22,8 @@ def _spans(diary):
     spans = {}
     for b in diary.boots.itertuples():
         key = (int(b.device_id), int(b.boot_id))
-        epoch, up = b.epoch_ms, b.uptime_ms
-        if epoch == epoch and epoch is not None and up == up and up is not None:
-            spans[key] = (int(epoch), int(epoch) + int(up))
+        if pd.notna(b.epoch_ms) and pd.notna(b.uptime_ms):
+            spans[key] = (int(b.epoch_ms), int(b.epoch_ms) + int(b.uptime_ms))
     if len(ev):
         for (dev, boot), g in ev.groupby(["device_id", "boot_id"], sort=False):
             key = (int(dev), int(boot))
