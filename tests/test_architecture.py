@@ -18,7 +18,7 @@ FIRMWARE = os.path.join(REPO, "firmware")
 
 # Rank of each part on the data path; a module may import its own part and lower ranks.
 # "" is the package's top-level modules (errors, files, localtime, events, regions, ...).
-RANK = {"": 0, "boards": 1, "store": 1, "recordings": 1, "diary": 2, "sim": 2,
+RANK = {"": 0, "boards": 1, "store": 1, "recordings": 1, "diary": 2, "sim": 2, "judge": 2,
         "exports": 3, "bench": 4, "cli": 5}
 
 

@@ -6,7 +6,7 @@ MICROPYPATH; deploy copies from it (docs/deploy.md)."""
 import os
 
 import jerklog_firmware
-from jerklog_firmware import detector, protocol, rawcsv  # noqa: F401  (re-exported)
+from jerklog_firmware import app, detector, protocol, rawcsv  # noqa: F401  (re-exported)
 
 PACKAGE = "jerklog_firmware"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(jerklog_firmware.__file__))

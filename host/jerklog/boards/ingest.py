@@ -4,12 +4,15 @@ recorder loop (recorder.py) gives it records and commits the store around them.
 """
 import time
 
+from jerklog import evidence as ev
 from jerklog.boards.clock import ClockModel
 from jerklog.events import from_wire
 from jerklog.firmware import protocol
+from jerklog.localtime import EARLIEST_MS, LATEST_MS
 
 HEARTBEAT_KEEP_MS = 60000  # store one heartbeat a minute per boot (and every change in drops)
 GAP_LIST_MAX = 10000       # a longer gap in seqs is counted, not listed
+RATE_RANGE_HZ = (25, 4000)  # what the detector takes (detector.Detector)
 
 
 def now_ms():
@@ -34,6 +37,7 @@ class BootState:
         self.uptime_high = None    # the largest unwrapped uptime seen, ms
         self.kept_minute = None    # the minute and drop count of the last stored heartbeat
         self.kept_dropped = None
+        self.refused_hello = False  # its last hello was refused: so are its records
 
     def unwrap(self, uptime_ms):
         """A u32 uptime from the wire (it wraps after 49.7 days) as ms since boot: the
@@ -89,6 +93,9 @@ class Ingest:
         self.dumps = []         # LOG_STATUS records of finished dumps, for the port to ack
         self.log_status = {}    # device_id -> its last LOG_STATUS record
         self.last_heartbeat = {}  # device_id -> host ms of its last heartbeat
+        self.new_candidates = 0   # evidence joined whole (every candidate the board judged)
+        self.new_epochs = 0
+        self.refused = {}         # why -> records refused as implausible (refuse())
 
     def _boot(self, rec, host_ms):
         key = (rec["device_id"], rec["boot_id"])
@@ -136,6 +143,40 @@ class Ingest:
             return st.model.to_host_ms(t_ms)
         return st.epoch_ms + t_ms
 
+    def refuse(self, why):
+        """Count a record refused as implausible (it passed the CRC but cannot be true)."""
+        self.refused[why] = self.refused.get(why, 0) + 1
+
+    def _implausible(self, rec, st):
+        """Why a record cannot be stored as it is, or None. A hello of another protocol or
+        an impossible rate says the board is not speaking our language: its records until a
+        good hello are refused too, so nothing from it is misread."""
+        kind = rec["type"]
+        if kind == "hello":
+            if rec["protocol"] != protocol.PROTOCOL_VERSION:
+                return "hello of protocol %d (this host speaks %d)" % (
+                    rec["protocol"], protocol.PROTOCOL_VERSION)
+            if not RATE_RANGE_HZ[0] <= rec["rate_hz"] <= RATE_RANGE_HZ[1]:
+                return "hello at %d Hz (boards run %d-%d Hz)" % ((rec["rate_hz"],)
+                                                                 + RATE_RANGE_HZ)
+            return None
+        if st.refused_hello and kind in ("event", "evidence", "epoch", "heartbeat", "goodbye"):
+            return "record of a board whose hello was refused"
+        return None
+
+    def _check_time(self, st, t_ms):
+        """The UTC ms of uptime t_ms, or None when it falls outside 1985-2084 (a board's
+        clock set wrong: its events cannot be placed, so they are refused, not stored)."""
+        time_ms = self.utc_ms(st, t_ms)
+        return time_ms if EARLIEST_MS <= time_ms < LATEST_MS else None
+
+    def _ensure_epoch(self, st, key, host_ms, t_ms):
+        """Before any heartbeat or hello: a record arrived just after device time t_ms."""
+        if st.epoch_ms is None and not st.model.known:
+            st.epoch_ms = host_ms - t_ms
+            st.clock = "host"
+            self.store.upsert_boot(key[0], key[1], host_ms, epoch_ms=st.epoch_ms, clock="host")
+
     def handle(self, rec, host_ms=None):
         if rec["type"] == "command":
             return  # our own request echoed back: not a device
@@ -143,7 +184,17 @@ class Ingest:
         key, st = self._boot(rec, host_ms)
         kind = rec["type"]
         store = self.store
+        why = self._implausible(rec, st)
+        if why:
+            if kind == "hello":
+                st.refused_hello = True
+            self.refuse(why)
+            return
         if kind == "hello":
+            st.refused_hello = False
+            if rec["epoch_ms"] and not EARLIEST_MS <= rec["epoch_ms"] < LATEST_MS:
+                self.refuse("hello with a clock outside 1985-2084 (taken as unknown)")
+                rec = dict(rec, epoch_ms=0)
             self.hellos += 1
             st.region = rec["region"]
             st.has_gyro = bool(rec["flags"] & protocol.FLAG_GYRO)
@@ -156,18 +207,41 @@ class Ingest:
                               rate_hz=rec["rate_hz"], has_gyro=int(st.has_gyro),
                               epoch_ms=st.epoch_ms, clock=st.clock, last_seq=st.last_seq)
         elif kind == "event":
-            if st.epoch_ms is None and not st.model.known:
-                # Before any heartbeat or hello: the event arrived just after its peak.
-                st.epoch_ms = host_ms - st.unwrap(rec["t_ms"])
-                st.clock = "host"
-                store.upsert_boot(key[0], key[1], host_ms, epoch_ms=st.epoch_ms, clock="host")
-            values = from_wire(rec, st.has_gyro)
             t_ms = st.unwrap(rec["t_ms"])
-            if store.add_event(key[0], key[1], rec["seq"], t_ms, self.utc_ms(st, t_ms),
-                               values):
+            self._ensure_epoch(st, key, host_ms, t_ms)
+            time_ms = self._check_time(st, t_ms)
+            if time_ms is None:
+                self.refuse("event outside 1985-2084")
+                return
+            values = from_wire(rec, st.has_gyro)
+            if store.add_event(key[0], key[1], rec["seq"], t_ms, time_ms, values):
                 self.new_events += 1
             elif not self.replaying:  # a log dump holds the events sent live too: expected
                 self.duplicate_events += 1
+        elif kind == "evidence":
+            head = None
+            if rec["part"] == 0:
+                t_ms = st.unwrap(rec["t_ms"])
+                self._ensure_epoch(st, key, host_ms, t_ms)
+                time_ms = self._check_time(st, t_ms)
+                if time_ms is None:
+                    self.refuse("evidence outside 1985-2084")
+                    return
+                head = ev.head_of(rec, t_ms, time_ms, st.has_gyro)
+            if store.add_evidence_part(key[0], key[1], rec["seq"], rec["cand"], rec["part"],
+                                       rec["last"], head, rec["wave"]):
+                self.new_candidates += 1
+        elif kind == "epoch":
+            t_ms = st.unwrap(rec["t_ms"])
+            self._ensure_epoch(st, key, host_ms, t_ms)
+            time_ms = self._check_time(st, t_ms)
+            if time_ms is None:
+                self.refuse("epoch outside 1985-2084")
+                return
+            if store.add_epoch(key[0], key[1], t_ms, rec["seq"], time_ms, rec["samples"],
+                               rec["gx_mg"], rec["gy_mg"], rec["gz_mg"], rec["peak_rms_mg"],
+                               rec["max_mg"]):
+                self.new_epochs += 1
         elif kind == "raw":
             if self.raw_sink is not None:
                 self.raw_sink.write(rec)

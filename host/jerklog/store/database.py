@@ -7,11 +7,13 @@ the host; display time zones are applied only at export.
 """
 import contextlib
 import errno
+import json
 import os
 import re
 import sqlite3
 
 from jerklog import JerklogError, StorageError
+from jerklog import evidence as ev
 from jerklog.events import EVENT_COLUMNS
 from jerklog.files import private_dir
 
@@ -82,6 +84,85 @@ CREATE TABLE IF NOT EXISTS notes (
 );
 CREATE INDEX IF NOT EXISTS notes_time ON notes (time_ms);
 """
+
+# What the board saw besides its events (issue 12): every candidate its detector judged, with
+# the waveform around it, and 5 s activity epochs. Evidence travels in parts (docs/protocol.md);
+# parts wait in evidence_parts until the last one is in, then become one evidence row. The
+# host's judgement of a candidate (jerklog.judge) is kept in the same row, beside the board's.
+_EVIDENCE_SQL = ",\n    ".join("%s %s" % c for c in ev.ROW_COLUMNS)
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS evidence_parts (  -- parts of a candidate whose last part is missing
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    cand INTEGER NOT NULL,            -- the boot's candidate counter
+    part INTEGER NOT NULL,
+    seq INTEGER NOT NULL,             -- the part's record seq
+    last INTEGER NOT NULL,
+    head TEXT,                        -- part 0: features and wave shape (JSON)
+    wave BLOB NOT NULL,
+    PRIMARY KEY (device_id, boot_id, cand, part)
+);
+CREATE TABLE IF NOT EXISTS evidence (  -- one candidate the board judged, kept or dropped
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    cand INTEGER NOT NULL,
+    seq INTEGER NOT NULL,             -- the record seq of its part 0
+    %s,
+    host_kept INTEGER,                -- the host's judgement: 1 a jerk, 0 not; NULL not judged
+    host_confidence REAL,             -- 0..1
+    host_reason TEXT,                 -- why (judge's words)
+    judge TEXT,                       -- which judgement (name and version) decided
+    PRIMARY KEY (device_id, boot_id, cand)
+);
+CREATE INDEX IF NOT EXISTS evidence_time ON evidence (time_ms);
+CREATE INDEX IF NOT EXISTS evidence_peak ON evidence (device_id, boot_id, t_ms);
+CREATE TABLE IF NOT EXISTS epochs (  -- 5 s of activity as the board summed it
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    t_ms INTEGER NOT NULL,            -- device uptime of its first sample, ms
+    seq INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,         -- Unix ms (UTC) of its first sample
+    samples INTEGER,
+    gx_mg INTEGER, gy_mg INTEGER, gz_mg INTEGER,  -- mean gravity, mg
+    peak_rms_mg INTEGER,              -- RMS of the 100 ms peaks of |dynamic acceleration|, mg
+    max_mg INTEGER,                   -- largest |dynamic acceleration|, mg
+    PRIMARY KEY (device_id, boot_id, t_ms)
+);
+CREATE INDEX IF NOT EXISTS epochs_time ON epochs (time_ms);
+""" % _EVIDENCE_SQL
+# Marks the wearer or a doctor gives an event on the review page (jerklog review): every mark
+# is a new row, so a mark is undone by removing the newest and nothing is overwritten. An
+# event is (device_id, boot_id, seq) as the diary lists it (JUDGED_EVENTS).
+REVIEW_MARKS = ("confirmed", "rejected", "unsure")
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS review_marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    mark TEXT CHECK (mark IN ('confirmed', 'rejected', 'unsure')),  -- NULL: mark cleared
+    marked_ms INTEGER NOT NULL        -- host Unix ms when it was given
+);
+CREATE INDEX IF NOT EXISTS review_marks_event ON review_marks (device_id, boot_id, seq);
+"""
+EPOCH_COLUMNS = ("device_id", "boot_id", "t_ms", "seq", "time_ms", "samples", "gx_mg", "gy_mg",
+                 "gz_mg", "peak_rms_mg", "max_mg")
+
+# The events the diary counts: the board's events, except those the host judged not a jerk,
+# and the candidates the board dropped that the host judged a jerk. Where a boot sent no
+# evidence (older firmware; evidence left off a full log), the board's decision stands.
+# The host's confidence replaces the board's where it judged.
+_EVENT_VALUES = ", ".join("e.%s" % c.name if c.name != "confidence" else
+                          "COALESCE(x.host_confidence, e.confidence) AS confidence"
+                          for c in EVENT_COLUMNS)
+_EVIDENCE_VALUES = ", ".join("x.%s" % c.name if c.name != "confidence" else
+                             "x.host_confidence AS confidence" for c in EVENT_COLUMNS)
+JUDGED_EVENTS = (
+    "SELECT e.device_id, e.boot_id, e.seq, e.t_ms, e.time_ms, %s FROM events e "
+    "LEFT JOIN evidence x ON x.device_id = e.device_id AND x.boot_id = e.boot_id "
+    "AND x.t_ms = e.t_ms AND x.verdict = 'kept' WHERE x.host_kept IS NOT 0 "
+    "UNION ALL SELECT x.device_id, x.boot_id, x.seq, x.t_ms, x.time_ms, %s FROM evidence x "
+    "WHERE x.host_kept = 1 AND x.verdict != 'kept'" % (_EVENT_VALUES, _EVIDENCE_VALUES))
 
 
 BUSY_TIMEOUT_MS = 10000  # other statements wait this long for another process's lock
@@ -330,6 +411,133 @@ class Store:
                         (device_id, boot_id, seq, host_ms, uptime_ms, samples, dropped,
                          events))
 
+    def add_evidence_part(self, device_id: int, boot_id: int, seq: int, cand: int, part: int,
+                          last: bool, head: dict | None, wave: bytes) -> bool:
+        """Keep one evidence part; return True if it completed its candidate (now one row of
+        evidence), False while parts are missing or if it was already stored."""
+        key = (device_id, boot_id, cand)
+        done = self.db.execute("SELECT 1 FROM evidence WHERE device_id = ? AND boot_id = ? "
+                               "AND cand = ?", key).fetchone()
+        if done:
+            return False  # a replayed log sends whole candidates again
+        self.db.execute("INSERT OR IGNORE INTO evidence_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        key + (part, seq, int(last), json.dumps(head) if head else None,
+                               bytes(wave)))
+        rows = self.db.execute("SELECT part, last, head, wave, seq FROM evidence_parts WHERE "
+                               "device_id = ? AND boot_id = ? AND cand = ?", key).fetchall()
+        if not any(r[1] for r in rows):
+            return False
+        parts = [(r[0], r[1], json.loads(r[2]) if r[2] else None, r[3]) for r in rows]
+        row = ev.join(parts)
+        if row is None:
+            return False
+        first_seq = min(r[4] for r in rows if r[0] == 0)
+        names = ["device_id", "boot_id", "cand", "seq"] + [c[0] for c in ev.ROW_COLUMNS]
+        values = list(key) + [first_seq] + [row[c[0]] for c in ev.ROW_COLUMNS]
+        self.db.execute("INSERT OR IGNORE INTO evidence (%s) VALUES (%s)"
+                        % (", ".join(names), ", ".join("?" * len(names))), values)
+        self.db.execute("DELETE FROM evidence_parts WHERE device_id = ? AND boot_id = ? AND "
+                        "cand = ?", key)
+        return True
+
+    def add_epoch(self, device_id: int, boot_id: int, t_ms: int, seq: int, time_ms: int,
+                  samples: int, gx_mg: int, gy_mg: int, gz_mg: int, peak_rms_mg: int,
+                  max_mg: int) -> bool:
+        """Store one activity epoch; True if new."""
+        cur = self.db.execute("INSERT OR IGNORE INTO epochs VALUES (%s)"
+                              % ", ".join("?" * len(EPOCH_COLUMNS)),
+                              (device_id, boot_id, t_ms, seq, time_ms, samples, gx_mg, gy_mg,
+                               gz_mg, peak_rms_mg, max_mg))
+        return cur.rowcount == 1
+
+    def evidence(self, from_ms: int | None = None, to_ms: int | None = None,
+                 device_id: int | None = None, pending: bool = False,
+                 wave: bool = True) -> list:
+        """Candidates with time_ms in [from_ms, to_ms), by time, as dicts (the row's columns,
+        with the boot's region); pending=True only those the host has not judged; wave=False
+        leaves the waveform bytes out (a listing)."""
+        where, params = [], []
+        _time_range("x.time_ms", from_ms, to_ms, where, params)
+        if device_id is not None:
+            where.append("x.device_id = ?")
+            params.append(device_id)
+        if pending:
+            where.append("x.host_kept IS NULL")
+        cols = "x.*" if wave else ", ".join(
+            "x." + c for c in ["device_id", "boot_id", "cand", "seq"] +
+            [c[0] for c in ev.ROW_COLUMNS if c[0] != "wave"] +
+            ["host_kept", "host_confidence", "host_reason", "judge"])
+        sql = ("SELECT %s, b.region FROM evidence x LEFT JOIN boots b ON "
+               "b.device_id = x.device_id AND b.boot_id = x.boot_id" % cols)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return _dicts(self.db.execute(sql + " ORDER BY x.time_ms, x.device_id, x.cand",
+                                      params))
+
+    def evidence_wave(self, device_id: int, boot_id: int, cand: int) -> dict | None:
+        """One candidate's row (waveform included), or None."""
+        rows = _dicts(self.db.execute("SELECT * FROM evidence WHERE device_id = ? AND "
+                                      "boot_id = ? AND cand = ?", (device_id, boot_id, cand)))
+        return rows[0] if rows else None
+
+    def count_evidence(self) -> tuple:
+        """(candidates, of them judged by the host, parts still waiting for their others)."""
+        n, judged = self.db.execute("SELECT COUNT(*), COUNT(host_kept) FROM evidence").fetchone()
+        waiting = self.db.execute("SELECT COUNT(*) FROM evidence_parts").fetchone()[0]
+        return n, judged, waiting
+
+    def set_judgements(self, rows) -> None:
+        """Store the host's judgements: rows of (host_kept 0/1, host_confidence, host_reason,
+        judge, device_id, boot_id, cand)."""
+        self.db.executemany("UPDATE evidence SET host_kept = ?, host_confidence = ?, "
+                            "host_reason = ?, judge = ? WHERE device_id = ? AND boot_id = ? "
+                            "AND cand = ?", rows)
+
+    def evidence_for_event(self, device_id: int, boot_id: int, seq: int) -> dict | None:
+        """The evidence row (waveform included) behind an event of JUDGED_EVENTS, or None:
+        a board's event pairs with the kept candidate of the same peak time, a candidate the
+        host added is its own evidence."""
+        rows = _dicts(self.db.execute(
+            "SELECT x.* FROM evidence x JOIN events e ON x.device_id = e.device_id AND "
+            "x.boot_id = e.boot_id AND x.t_ms = e.t_ms AND x.verdict = 'kept' WHERE "
+            "e.device_id = ? AND e.boot_id = ? AND e.seq = ? UNION ALL SELECT x.* FROM "
+            "evidence x WHERE x.device_id = ? AND x.boot_id = ? AND x.seq = ? AND "
+            "x.verdict != 'kept'", (device_id, boot_id, seq) * 2))
+        return rows[0] if rows else None
+
+    def add_review_mark(self, device_id: int, boot_id: int, seq: int, mark: str | None,
+                        marked_ms: int) -> None:
+        """Mark an event confirmed, rejected (not a jerk) or unsure; None clears its mark."""
+        if mark is not None and mark not in REVIEW_MARKS:
+            raise JerklogError("unknown review mark %r (one of %s)"
+                               % (mark, ", ".join(REVIEW_MARKS)))
+        self.db.execute("INSERT INTO review_marks (device_id, boot_id, seq, mark, marked_ms) "
+                        "VALUES (?, ?, ?, ?, ?)", (device_id, boot_id, seq, mark, marked_ms))
+
+    def undo_review_mark(self, device_id: int, boot_id: int, seq: int) -> bool:
+        """Take back the newest mark of an event; False if it had none."""
+        cur = self.db.execute("DELETE FROM review_marks WHERE id = (SELECT MAX(id) FROM "
+                              "review_marks WHERE device_id = ? AND boot_id = ? AND seq = ?)",
+                              (device_id, boot_id, seq))
+        return cur.rowcount == 1
+
+    def review_marks(self) -> dict:
+        """{(device_id, boot_id, seq): mark} of every event whose newest mark is not cleared."""
+        rows = self.db.execute(
+            "SELECT device_id, boot_id, seq, mark FROM review_marks WHERE id IN (SELECT "
+            "MAX(id) FROM review_marks GROUP BY device_id, boot_id, seq)").fetchall()
+        return {(r[0], r[1], r[2]): r[3] for r in rows if r[3] is not None}
+
+    def epochs(self, from_ms: int | None = None, to_ms: int | None = None) -> list:
+        """Epochs with time_ms in [from_ms, to_ms) as tuples in EPOCH_COLUMNS order, by
+        device, boot and time."""
+        where, params = [], []
+        _time_range("time_ms", from_ms, to_ms, where, params)
+        sql = "SELECT %s FROM epochs" % ", ".join(EPOCH_COLUMNS)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.db.execute(sql + " ORDER BY device_id, boot_id, t_ms", params).fetchall()
+
     def set_board_log(self, device_id: int, host_ms: int, dropped: int, pending: int,
                       used_bytes: int, capacity_bytes: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO board_logs VALUES (?, ?, ?, ?, ?, ?)",
@@ -405,11 +613,12 @@ class Store:
 
     # -- queries ------------------------------------------------------------------------
     def events(self, from_ms: int | None = None, to_ms: int | None = None):
-        """Events in [from_ms, to_ms) by time, as dicts with the boot's device fields."""
+        """Events in [from_ms, to_ms) by time, as dicts with the boot's device fields: the
+        host's judgement where it judged, else the board's (JUDGED_EVENTS)."""
         where, params = [], []
         _time_range("e.time_ms", from_ms, to_ms, where, params)
-        sql = ("SELECT e.*, b.region, b.board, b.sensor FROM events e LEFT JOIN boots b "
-               "ON b.device_id = e.device_id AND b.boot_id = e.boot_id")
+        sql = ("SELECT e.*, b.region, b.board, b.sensor FROM (%s) e LEFT JOIN boots b "
+               "ON b.device_id = e.device_id AND b.boot_id = e.boot_id" % JUDGED_EVENTS)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY e.time_ms, e.device_id, e.seq"
@@ -434,20 +643,26 @@ class Store:
             raise StorageError(describe_failure(self.path, e)) from e
 
     def event_rows(self, names: list, lo: int, hi: int) -> tuple:
-        """Rows (tuples of the columns `names`) of events with time_ms in [lo, hi), and
-        whether they are in the store's order (time, device, seq). Most of the table: a plain
-        scan without the time index, left unsorted (sorting in numpy is faster)."""
+        """Rows (tuples of the columns `names`) of the events the diary counts
+        (JUDGED_EVENTS) with time_ms in [lo, hi), and whether they are in the store's order
+        (time, device, seq). Most of the table: a plain scan without the time index, left
+        unsorted (sorting in numpy is faster)."""
         where = "WHERE time_ms >= ? AND time_ms < ?"
-        total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        inside = self.db.execute("SELECT COUNT(*) FROM events " + where, (lo, hi)).fetchone()[0]
         cols = ", ".join(names)
-        if inside > total * 0.3:
-            cur = self.db.execute("SELECT %s FROM events NOT INDEXED %s" % (cols, where),
-                                  (lo, hi))
-            return cur.fetchall(), False
-        cur = self.db.execute("SELECT %s FROM events %s ORDER BY time_ms, device_id, seq"
-                              % (cols, where), (lo, hi))
-        return cur.fetchall(), True
+        if not self.db.execute("SELECT 1 FROM evidence LIMIT 1").fetchone():
+            # No evidence anywhere (older boards): the board's events, as fast as before.
+            total = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            inside = self.db.execute("SELECT COUNT(*) FROM events " + where,
+                                     (lo, hi)).fetchone()[0]
+            if inside > total * 0.3:
+                cur = self.db.execute("SELECT %s FROM events NOT INDEXED %s" % (cols, where),
+                                      (lo, hi))
+                return cur.fetchall(), False
+            cur = self.db.execute("SELECT %s FROM events %s ORDER BY time_ms, device_id, seq"
+                                  % (cols, where), (lo, hi))
+            return cur.fetchall(), True
+        cur = self.db.execute("SELECT %s FROM (%s) %s" % (cols, JUDGED_EVENTS, where), (lo, hi))
+        return cur.fetchall(), False
 
     def heartbeat_rows(self, step_ms: int, keep_ms: int) -> list:
         """Heartbeats (device_id, boot_id, seq, uptime_ms, samples, dropped, events, host_ms)

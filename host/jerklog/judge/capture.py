@@ -1,0 +1,97 @@
+"""A board in memory: the firmware's own loop (app.BoardLoop) over samples already on the host,
+its frames decoded as the host decodes a board's, without a port or a store.
+
+`analyze`, the benchmark and the host's judgement all need what a board would send (events,
+the evidence of every candidate, epochs); running the board's loop itself, not a copy of it,
+keeps them identical to a recorded board by construction.
+"""
+from array import array
+
+from jerklog import evidence as ev
+from jerklog.events import from_wire
+from jerklog.firmware import app, detector, protocol
+
+
+class _MemoryBoard:
+    """What BoardLoop asks of a board, for samples handed over by the caller."""
+
+    name = "memory"
+    sensor = "recording"
+    dropped = 0
+
+    def __init__(self, rate_hz, has_gyro):
+        self.rate_hz = rate_hz
+        self.has_gyro = has_gyro
+
+
+class Captured:
+    """What a board sent: events (dicts of EVENT_COLUMNS plus t_ms, device ms), candidates
+    (joined evidence rows, see evidence.join, plus cand), epochs (dicts of EPOCH_FIELDS)."""
+
+    def __init__(self):
+        self.events = []
+        self.candidates = []
+        self.epochs = []
+        self._parts = {}
+        self.rejected_frames = 0
+
+
+def _collector(out, has_gyro):
+    """write(buf, n) for FrameWriter: decode each frame at once into out."""
+    def write(buf, n):
+        rec = protocol.decode_frame(bytes(buf[1:n - 1]))  # strip the 0 delimiters
+        if rec is None:
+            out.rejected_frames += 1
+            return
+        kind = rec["type"]
+        if kind == "event":
+            row = from_wire(rec, has_gyro)
+            row["t_ms"] = rec["t_ms"]
+            out.events.append(row)
+        elif kind == "evidence":
+            head = ev.head_of(rec, rec["t_ms"], rec["t_ms"], has_gyro) if rec["part"] == 0 \
+                else None
+            parts = out._parts.setdefault(rec["cand"], [])
+            parts.append((rec["part"], rec["last"], head, rec["wave"]))
+            if rec["last"]:
+                row = ev.join(parts)
+                del out._parts[rec["cand"]]
+                if row is not None:
+                    row["cand"] = rec["cand"]
+                    row["seq"] = rec["seq"]
+                    out.candidates.append(row)
+        elif kind == "epoch":
+            out.epochs.append({k: rec[k] for k in protocol.EPOCH_FIELDS})
+    return write
+
+
+def capture(t_ms, values, rate_hz: int, has_gyro: bool, settings: dict | None = None,
+            region: str = "unknown") -> Captured:
+    """Run the board's loop over samples: t_ms (device ms, ints), values (rows of ax, ay, az
+    in mg and gx, gy, gz in 0.1 deg/s, ints). settings as a board's config (the region's
+    up axis added as on a board). Batches of app.BATCH samples, as a board reads them."""
+    out = Captured()
+    det = detector.Detector(rate_hz, detector.for_region(settings, region))
+    writer = protocol.FrameWriter(_collector(out, has_gyro), 1, 1)
+    loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region)
+    batch = app.BATCH
+    times = array("i", [0] * batch)
+    flat = array("h", [0] * (6 * batch))
+    n = len(t_ms)
+    start = 0
+    while start < n:
+        m = min(batch, n - start)
+        for i in range(m):
+            times[i] = t_ms[start + i]
+            v = values[start + i]
+            j = 6 * i
+            flat[j] = v[0]
+            flat[j + 1] = v[1]
+            flat[j + 2] = v[2]
+            flat[j + 3] = v[3]
+            flat[j + 4] = v[4]
+            flat[j + 5] = v[5]
+        loop.process(times, flat, 0, m)
+        start += m
+    loop.finish()
+    return out
