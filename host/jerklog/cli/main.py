@@ -13,13 +13,14 @@ what it shows."""
 
 def build_parser():
     """The whole command line: one subcommand per job, in the order --help lists them."""
-    from jerklog.cli import analyze, bench, board, diary, record, store
+    from jerklog.cli import analyze, bench, board, diary, importing, record, store
     parser = argparse.ArgumentParser(prog="jerklog", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="jerklog " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     record.add_subcommands(sub, "simulate")
     analyze.add_subcommands(sub)
+    importing.add_subcommands(sub)  # import: loggers' files into the store
     diary.add_subcommands(sub)   # export, report, note
     board.add_subcommands(sub)   # devices, deploy, config
     record.add_subcommands(sub, "record")

@@ -1,0 +1,24 @@
+"""Which reader opens a logger's file: by its name's extension; each reader refuses, in one
+line, a file that is not what its name says."""
+import os
+
+from jerklog.recordings.cwa_stream import open_cwa
+from jerklog.recordings.geneactiv import open_geneactiv
+from jerklog.recordings.gt3x import open_gt3x
+from jerklog.recordings.logger import LoggerFile, open_csv
+from jerklog.recordings.recording import file_error
+
+OPENERS = {"cwa": open_cwa, "gt3x": open_gt3x, "geneactiv": open_geneactiv, "csv": open_csv}
+READERS = {".cwa": "cwa", ".gt3x": "gt3x", ".bin": "geneactiv", ".csv": "csv"}
+
+
+def open_logger(path) -> LoggerFile:
+    """Open a logger's file by its extension (.cwa, .gt3x, .bin, .csv)."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    kind = READERS.get(ext)
+    if kind is None:
+        raise file_error(path, "not a file import reads (%s)" % ", ".join(sorted(READERS)))
+    if not os.path.isfile(path):
+        raise file_error(path, "not a regular file")
+    return OPENERS[kind](path)
