@@ -5,15 +5,16 @@ from jerklog.cli.common import region_type
 # -- analyze -----------------------------------------------------------------------------
 def cmd_analyze(args):
     from jerklog.files import refuse_overwrite
+    from jerklog.judge.analyze import write_judged_csv
     from jerklog.progress import Progress
-    from jerklog.recordings.analysis import write_events_csv
     refuse_overwrite(args.out, inputs=[args.raw])
     progress = Progress("analyze")
 
     def show(samples, rate):
         progress.update("%.1f min of recording analysed" % (samples / rate / 60.0))
 
-    n = write_events_csv(args.raw, args.out, region=args.region, progress=show)
+    n = write_judged_csv(args.raw, args.out, region=args.region, progress=show,
+                         board_only=args.board_only)
     progress.done("%d events written to %s" % (n, args.out))
     return 0
 
@@ -22,12 +23,16 @@ def add_subcommands(sub):
     """Add `analyze` to the subparsers."""
     p = sub.add_parser("analyze", help="detect events in a raw recording on this computer",
                        description="Run the firmware's detector over a raw recording CSV "
-                       "(no board, no serial) and write one row per event. Column t is the "
-                       "event's peak time on the recording's clock, in seconds.")
+                       "(no board, no serial) as a board would, judge every candidate as the "
+                       "host judges a recorded board's evidence, and write one row per event. "
+                       "Column t is the event's peak time on the recording's clock, in "
+                       "seconds.")
     p.add_argument("raw", metavar="RAW.csv", help="raw recording: t (s), ax, ay, az (g), "
                    "optionally gx, gy, gz (deg/s)")
     p.add_argument("--out", required=True, metavar="EVENTS.csv", help="events CSV to write")
     p.add_argument("--region", type=region_type,
                    help="body region, added as a column (a board's region name; 'left arm' "
                    "is read as left_wrist)")
+    p.add_argument("--board-only", action="store_true",
+                   help="the board's own decisions, without the host's judgement")
     p.set_defaults(func=cmd_analyze)

@@ -28,6 +28,25 @@ def _failure_line(error, new, kept, lost, collect):
     return text + ": %s collects them" % collect
 
 
+def judge_recorded(store) -> str:
+    """The host's judgement of the evidence not judged yet (jerklog.judge), committed; the
+    words the final line adds. A failure here loses nothing (the evidence is stored; rescore
+    judges it later), so it is said, not raised."""
+    from jerklog.judge.pipeline import judge_store
+    try:
+        with store.writing():
+            if not store.begin(wait_s=5.0):
+                return "; candidates not judged (another jerklog holds the store): run " \
+                       "jerklog rescore"
+            judged, kept = judge_store(store, pending_only=True)
+            store.commit()
+    except StorageError as e:
+        return "; candidates not judged (%s): run jerklog rescore" % e
+    if not judged:
+        return ""
+    return "; host judgement: %d of %d candidates are jerks" % (kept, judged)
+
+
 # -- simulate ----------------------------------------------------------------------------
 def cmd_simulate(args):
     import contextlib
@@ -130,6 +149,7 @@ def cmd_simulate(args):
                     len(kept) - (before or 0), 0,
                     "the next simulate with --device-id %s" % ", ".join(
                         str(b[2]) for b in boards)))
+            judged = judge_recorded(store) if not errors else ""
         finally:
             for dev in devices:
                 dev.close()
@@ -142,9 +162,12 @@ def cmd_simulate(args):
         frames = sum(r.decoder.frames for r in recorders)
         rejected = sum(r.decoder.rejected for r in recorders)
         lost = sum(r.ingest.lost_records for r in recorders)
+        refused = sum(sum(r.ingest.refused.values()) for r in recorders)
         progress.done("%d new events (%d already stored) from %s, recorded into %s; "
-                      "%d frames, %d rejected chunks, %d records missing"
-                      % (new, old, format_ms(start_ms), store.path, frames, rejected, lost))
+                      "%d frames, %d rejected chunks, %d records missing%s%s"
+                      % (new, old, format_ms(start_ms), store.path, frames, rejected, lost,
+                         "; %d implausible records refused" % refused if refused else "",
+                         judged))
     return 0
 
 
@@ -217,7 +240,10 @@ def cmd_record(args):
             print("record: %d events received while the store was locked were not stored; "
                   "the boards keep them (not acknowledged) for the next record" % unstored,
                   file=sys.stderr)
-        progress.done("stopped; %d new events stored in %s" % (new, store.path))
+        refused = sum(sum(r.ingest.refused.values()) for r in recorders)
+        progress.done("stopped; %d new events stored in %s%s%s" % (
+            new, store.path, "; %d implausible records refused" % refused if refused else "",
+            judge_recorded(store)))
         failed = [r for r in recorders if r.last_error and not r.ingest.boots]
         for r in failed:
             print("jerklog: error: %s" % r.last_error, file=sys.stderr)

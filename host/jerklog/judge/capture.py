@@ -65,33 +65,54 @@ def _collector(out, has_gyro):
     return write
 
 
-def capture(t_ms, values, rate_hz: int, has_gyro: bool, settings: dict | None = None,
-            region: str = "unknown") -> Captured:
-    """Run the board's loop over samples: t_ms (device ms, ints), values (rows of ax, ay, az
-    in mg and gx, gy, gz in 0.1 deg/s, ints). settings as a board's config (the region's
-    up axis added as on a board). Batches of app.BATCH samples, as a board reads them."""
-    out = Captured()
-    det = detector.Detector(rate_hz, detector.for_region(settings, region))
-    writer = protocol.FrameWriter(_collector(out, has_gyro), 1, 1)
-    loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region)
-    batch = app.BATCH
-    times = array("i", [0] * batch)
-    flat = array("h", [0] * (6 * batch))
-    n = len(t_ms)
-    start = 0
-    while start < n:
-        m = min(batch, n - start)
-        for i in range(m):
-            times[i] = t_ms[start + i]
-            v = values[start + i]
-            j = 6 * i
+class BoardInMemory:
+    """The board's loop fed by the caller, chunk by chunk (memory stays flat over a long
+    recording): feed() samples, then finish(); `captured` holds what it sent."""
+
+    def __init__(self, rate_hz: int, has_gyro: bool, settings: dict | None = None,
+                 region: str = "unknown"):
+        self.captured = Captured()
+        det = detector.Detector(rate_hz, detector.for_region(settings, region))
+        writer = protocol.FrameWriter(_collector(self.captured, has_gyro), 1, 1)
+        self.loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region)
+        self.detector = det
+        self._times = array("i", [0] * app.BATCH)
+        self._flat = array("h", [0] * (6 * app.BATCH))
+        self._n = 0  # samples waiting in the batch buffers
+
+    def feed(self, t_ms, values) -> None:
+        """t_ms: device ms (ints); values: rows of ax, ay, az (mg), gx, gy, gz (0.1 deg/s).
+        Batches of app.BATCH samples go to the loop, as a board reads them."""
+        times, flat, batch = self._times, self._flat, app.BATCH
+        n = self._n
+        for t, v in zip(t_ms, values):
+            times[n] = t
+            j = 6 * n
             flat[j] = v[0]
             flat[j + 1] = v[1]
             flat[j + 2] = v[2]
             flat[j + 3] = v[3]
             flat[j + 4] = v[4]
             flat[j + 5] = v[5]
-        loop.process(times, flat, 0, m)
-        start += m
-    loop.finish()
-    return out
+            n += 1
+            if n == batch:
+                self.loop.process(times, flat, 0, n)
+                n = 0
+        self._n = n
+
+    def finish(self) -> Captured:
+        if self._n:
+            self.loop.process(self._times, self._flat, 0, self._n)
+            self._n = 0
+        self.loop.finish()
+        return self.captured
+
+
+def capture(t_ms, values, rate_hz: int, has_gyro: bool, settings: dict | None = None,
+            region: str = "unknown") -> Captured:
+    """Run the board's loop over samples: t_ms (device ms, ints), values (rows of ax, ay, az
+    in mg and gx, gy, gz in 0.1 deg/s, ints). settings as a board's config (the region's
+    up axis added as on a board)."""
+    board = BoardInMemory(rate_hz, has_gyro, settings, region)
+    board.feed(t_ms, values)
+    return board.finish()

@@ -699,6 +699,10 @@ class Store:
     def count_events(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
+    def count_events_judged(self) -> int:
+        """The events the diary counts (JUDGED_EVENTS)."""
+        return self.db.execute("SELECT COUNT(*) FROM (%s)" % JUDGED_EVENTS).fetchone()[0]
+
     def count_heartbeats(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]
 
