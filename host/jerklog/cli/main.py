@@ -13,7 +13,7 @@ what it shows."""
 
 def build_parser():
     """The whole command line: one subcommand per job, in the order --help lists them."""
-    from jerklog.cli import analyze, bench, board, diary, importing, record, rescore, store
+    from jerklog.cli import analyze, bench, board, diary, importing, record, rescore, review, store
     parser = argparse.ArgumentParser(prog="jerklog", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="jerklog " + __version__)
@@ -24,6 +24,7 @@ def build_parser():
     diary.add_subcommands(sub)   # export, report, note
     board.add_subcommands(sub)   # devices, deploy, config
     record.add_subcommands(sub, "record")
+    review.add_subcommands(sub)  # the review page: marks on events
     store.add_subcommands(sub)   # store check, store recover
     rescore.add_subcommands(sub)
     bench.add_subcommands(sub)
