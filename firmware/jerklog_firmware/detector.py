@@ -670,7 +670,9 @@ class Detector:
         # wearer was just doing (the largest recent bins: steps, taps, bumps, or the jerks
         # before it in a series). At rest one earlier movement may come close (the rest_rank
         # -th largest is the bar); while the wearer moves, nothing in the history may.
-        if self._t_peak - self._series_t > self.settings["history_ms"]:
+        # (a sum, not a difference: t - (-100000) would pass 2**30 in the last 100 s of the
+        # board's small-int uptime, and allocate)
+        if self._t_peak > self._series_t + self.settings["history_ms"]:
             self._series_peak2 = 0  # no accepted jerk left in the history
         series = median2 < self._rest2 and self._rest_top2 <= self._series_peak2
         # Asleep (quiet for 95 % of sleep_ms: typing leaves more than one bin in twenty busy;
@@ -705,7 +707,7 @@ class Detector:
         if context == pc.CONTEXT_ACTIVE:
             conf = (conf * 3) >> 2
         judged = pc.CONTEXT_ASLEEP if context == pc.CONTEXT_REST and asleep else context
-        if self._t_peak - self._last_t < REBOUND_MS and 3 * peak < self._last_peak:
+        if self._t_peak < self._last_t + REBOUND_MS and 3 * peak < self._last_peak:
             self._verdict(pc.VERDICT_REBOUND, duration, judged, conf, isqrt(median2),
                           isqrt(ref2))
             return  # the rebound of the jerk just before it (a big jerk swings back): part

