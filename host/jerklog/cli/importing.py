@@ -17,10 +17,13 @@ def _describe(r):
     if r["dropped"]:
         quality.append("%d samples lost" % r["dropped"])
     speed = r["seconds"] / r["wall_s"] if r["wall_s"] > 0 else 0.0
+    cost = ""
+    if r.get("board_cpu_s") and r["samples"]:
+        cost = " (board loop %.2f us a sample)" % (r["board_cpu_s"] / r["samples"] * 1e6)
     return ("%s: %s %s, %s at %d Hz, %d events (%d new, %d already stored)%s; %.0fx real "
-            "time" % (r["path"], r["model"], r["serial"] or "-", _span(r["seconds"]),
-                      r["rate_hz"], r["events"], r["new_events"], r["duplicate_events"],
-                      "; " + ", ".join(quality) if quality else "", speed))
+            "time%s" % (r["path"], r["model"], r["serial"] or "-", _span(r["seconds"]),
+                        r["rate_hz"], r["events"], r["new_events"], r["duplicate_events"],
+                        "; " + ", ".join(quality) if quality else "", speed, cost))
 
 
 def _span(seconds):

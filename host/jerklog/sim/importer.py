@@ -73,7 +73,9 @@ def find_runner(python=False):
     if python:
         return [sys.executable, BOARD_SCRIPT]
     from jerklog.sim.device import find_micropython
-    return [find_micropython(), "-X", "heapsize=" + HEAP, BOARD_SCRIPT]
+    # emit=native: the unix port compiles the firmware to machine code instead of bytecode,
+    # the same Python semantics ~1.5x faster (the frames are byte for byte the same: tests)
+    return [find_micropython(), "-X", "heapsize=" + HEAP, "-X", "emit=native", BOARD_SCRIPT]
 
 
 class ImportResult(dict):
@@ -123,9 +125,14 @@ def import_file(path, store, region, device=None, zone=None, start_ms=None, sett
         try:
             _receive(proc, store, feed, lf, result, progress)
         finally:
-            if proc.poll() is None:
+            if result.get("goodbye"):
+                # its last frame is out, it exits now: its CPU time is the board's cost
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                result["board_cpu_s"] = usage.ru_utime + usage.ru_stime
+            else:
                 proc.kill()
-            proc.wait()
+                proc.wait()
             feed.join()
         if feed.error is not None:
             raise feed.error
@@ -142,33 +149,53 @@ def import_file(path, store, region, device=None, zone=None, start_ms=None, sett
 
 
 class _Feeder(threading.Thread):
-    """Writes the config line and the batches into the loop's stdin, then closes it."""
+    """Reads the file and encodes its batches while a second thread writes them into the
+    loop's stdin (then closes it): the loop never waits for the next chunk's decoding.
+    AHEAD chunks of bytes at most are held (a few MB)."""
+
+    AHEAD = 3
 
     def __init__(self, pipe, cfg, first, chunks, path):
         super().__init__(daemon=True)
+        import queue
         self.pipe = pipe
-        self.cfg = cfg
         self.first = first
         self.chunks = chunks
-        self.writer = batches.BatchWriter(pipe.write, path)
+        self.queue = queue.Queue(self.AHEAD)
+        self.queue.put(cfg)
+        self.writer = batches.BatchWriter(self.queue.put, path)
         self.error = None
+        self._out = threading.Thread(target=self._write, daemon=True)
 
     def run(self):
+        self._out.start()
         try:
-            self.pipe.write(self.cfg)
             self.writer.add(self.first)
             for chunk in self.chunks:
                 self.writer.add(chunk)
             self.writer.close()
-        except BrokenPipeError:
-            pass  # the loop ended early: its exit code and stderr say why
         except Exception as e:  # a bad file found mid-way: reported by import_file
             self.error = e
         finally:
+            self.queue.put(None)
+            self._out.join()
+
+    def _write(self):
+        broken = False
+        while True:
+            data = self.queue.get()
+            if data is None:
+                break
+            if broken:
+                continue  # drain, so the reader thread never blocks on a full queue
             try:
-                self.pipe.close()
+                self.pipe.write(data)
             except BrokenPipeError:
-                pass
+                broken = True  # the loop ended early: its exit code and stderr say why
+        try:
+            self.pipe.close()
+        except BrokenPipeError:
+            pass
 
 
 def _receive(proc, store, feed, lf, result, progress):
