@@ -77,3 +77,32 @@ class ClockModel:
         """Host (UTC) ms for a device uptime, from the current fit."""
         a, b = self._fit()
         return int(round(uptime_ms + a + b * uptime_ms))
+
+
+def anchored_utc(anchors):
+    """uptime ms (array) -> UTC ms, through a boot's per-minute measured offsets [(uptime_ms,
+    offset_ms)] (store.clock_anchors): linear between the measurements before and after a
+    time, so what a board logged between two connections is placed by both of them; held
+    at the first (last) measurement before (after) them."""
+    import numpy as np
+    up = np.array([a[0] for a in anchors], dtype=np.float64)
+    off = np.array([a[1] for a in anchors], dtype=np.float64)
+
+    def to_utc(t_ms):
+        t = np.asarray(t_ms, dtype=np.float64)
+        return np.rint(t + np.interp(t, up, off)).astype(np.int64)
+    return to_utc
+
+
+def retime_boots(store, keys=None) -> int:
+    """Place the records of measured boots (clock 'host') by their anchors; keys: the
+    (device_id, boot_id) to do, or every boot. Return the rows moved. The caller commits."""
+    moved = 0
+    for b in store.boots():
+        key = (b["device_id"], b["boot_id"])
+        if (keys is not None and key not in keys) or b["clock"] != "host":
+            continue
+        anchors = store.clock_anchors(*key)
+        if anchors:
+            moved += store.retime_boot(key[0], key[1], anchored_utc(anchors))
+    return moved

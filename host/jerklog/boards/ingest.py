@@ -126,6 +126,7 @@ class Ingest:
             return
         corrections = st.model.corrections
         st.model.add(uptime_ms, host_ms)
+        self.store.add_clock_anchor(key[0], key[1], uptime_ms, host_ms - uptime_ms)
         if st.model.corrections != corrections:  # recorded, not hidden
             self.store.add_clock_correction(key[0], key[1], host_ms, uptime_ms,
                                             st.model.last_shift_ms)

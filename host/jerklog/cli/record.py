@@ -28,16 +28,21 @@ def _failure_line(error, new, kept, lost, collect):
     return text + ": %s collects them" % collect
 
 
-def judge_recorded(store) -> str:
-    """The host's judgement of the evidence not judged yet (jerklog.judge), committed; the
-    words the final line adds. A failure here loses nothing (the evidence is stored; rescore
-    judges it later), so it is said, not raised."""
+def judge_recorded(store, recorders) -> str:
+    """After a recording: place what the boards logged between connections by the clock
+    measured before and after it (boards.clock.retime_boots), then the host's judgement of
+    the evidence not judged yet (jerklog.judge), committed; the words the final line adds.
+    A failure here loses nothing (the records are stored; rescore does both later), so it
+    is said, not raised."""
+    from jerklog.boards.clock import retime_boots
     from jerklog.judge.pipeline import judge_store
+    keys = set().union(*(r.ingest.boots for r in recorders)) if recorders else set()
     try:
         with store.writing():
             if not store.begin(wait_s=5.0):
                 return "; candidates not judged (another jerklog holds the store): run " \
                        "jerklog rescore"
+            retime_boots(store, keys)
             judged, kept = judge_store(store, pending_only=True)
             store.commit()
     except StorageError as e:
@@ -149,7 +154,7 @@ def cmd_simulate(args):
                     len(kept) - (before or 0), 0,
                     "the next simulate with --device-id %s" % ", ".join(
                         str(b[2]) for b in boards)))
-            judged = judge_recorded(store) if not errors else ""
+            judged = judge_recorded(store, recorders) if not errors else ""
         finally:
             for dev in devices:
                 dev.close()
@@ -243,7 +248,7 @@ def cmd_record(args):
         refused = sum(sum(r.ingest.refused.values()) for r in recorders)
         progress.done("stopped; %d new events stored in %s%s%s" % (
             new, store.path, "; %d implausible records refused" % refused if refused else "",
-            judge_recorded(store)))
+            judge_recorded(store, recorders)))
         failed = [r for r in recorders if r.last_error and not r.ingest.boots]
         for r in failed:
             print("jerklog: error: %s" % r.last_error, file=sys.stderr)

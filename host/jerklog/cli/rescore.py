@@ -5,6 +5,7 @@ from jerklog.cli.common import db_arg, open_store
 
 
 def cmd_rescore(args):
+    from jerklog.boards.clock import retime_boots
     from jerklog.judge.model import model
     from jerklog.judge.pipeline import judge_store
     from jerklog.progress import Progress
@@ -15,6 +16,7 @@ def cmd_rescore(args):
                 raise JerklogError("another jerklog holds the store %s (waited %g s): try "
                                    "again when it is done" % (store.path, args.lock_wait))
             before = store.count_events_judged()
+            moved = 0 if args.pending else retime_boots(store)
             judged, kept = judge_store(
                 store, pending_only=args.pending,
                 progress=lambda i, n: progress.update("%d of %d boots judged" % (i, n)))
@@ -26,7 +28,9 @@ def cmd_rescore(args):
             else "it holds no evidence (boards before evidence, or none sent yet)"))
         return 0
     progress.done("%d candidates judged by %s: %d are jerks; the diary counts %d events (was "
-                  "%d)" % (judged, model().name, kept, after, before))
+                  "%d)%s" % (judged, model().name, kept, after, before,
+                             "; %d records placed again by the measured clock" % moved
+                             if moved else ""))
     return 0
 
 
@@ -34,8 +38,9 @@ def add_subcommands(sub):
     p = sub.add_parser("rescore", help="judge the stored evidence again",
                        description="Judge every candidate the boards sent (their evidence) "
                        "with this version's host judgement, as record and simulate do for "
-                       "new evidence. Idempotent: running it twice changes nothing. The "
-                       "board's own decision stays stored beside it.")
+                       "new evidence, and places every measured boot's records by the clock "
+                       "measured before and after them. Idempotent: running it twice changes "
+                       "nothing. The board's own decision stays stored beside it.")
     db_arg(p)
     p.add_argument("--pending", action="store_true",
                    help="only candidates not judged yet (or judged by another version)")

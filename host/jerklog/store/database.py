@@ -130,6 +130,21 @@ CREATE TABLE IF NOT EXISTS epochs (  -- 5 s of activity as the board summed it
 );
 CREATE INDEX IF NOT EXISTS epochs_time ON epochs (time_ms);
 """ % _EVIDENCE_SQL
+# The host's measurement of each boot's clock, one per minute of uptime: the smallest offset
+# (host receive ms - uptime ms) of the minute's heartbeats, the best estimate of the true one
+# (boards/clock.py). Records a board logged while no host was there are later placed between
+# the measurements before and after them (retime_boot), not by the clock of one connection.
+SCHEMA += """
+CREATE TABLE IF NOT EXISTS clock_anchors (
+    device_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    minute INTEGER NOT NULL,          -- uptime // 60000
+    uptime_ms INTEGER NOT NULL,
+    offset_ms INTEGER NOT NULL,       -- host ms - uptime ms, the minute's smallest
+    PRIMARY KEY (device_id, boot_id, minute)
+);
+"""
+
 # Marks the wearer or a doctor gives an event on the review page (jerklog review): every mark
 # is a new row, so a mark is undone by removing the newest and nothing is overwritten. An
 # event is (device_id, boot_id, seq) as the diary lists it (JUDGED_EVENTS).
@@ -547,6 +562,42 @@ class Store:
                              shift_ms: int) -> None:
         self.db.execute("INSERT INTO clock_corrections VALUES (?, ?, ?, ?, ?)",
                         (device_id, boot_id, host_ms, uptime_ms, shift_ms))
+
+    def add_clock_anchor(self, device_id: int, boot_id: int, uptime_ms: int,
+                         offset_ms: int) -> None:
+        """One heartbeat's measured offset; the minute keeps its smallest."""
+        self.db.execute(
+            "INSERT INTO clock_anchors VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, boot_id, "
+            "minute) DO UPDATE SET uptime_ms = excluded.uptime_ms, offset_ms = "
+            "excluded.offset_ms WHERE excluded.offset_ms < clock_anchors.offset_ms",
+            (device_id, boot_id, uptime_ms // 60000, uptime_ms, offset_ms))
+
+    def clock_anchors(self, device_id: int, boot_id: int) -> list:
+        """[(uptime_ms, offset_ms)] of a boot, by uptime."""
+        return self.db.execute("SELECT uptime_ms, offset_ms FROM clock_anchors WHERE "
+                               "device_id = ? AND boot_id = ? ORDER BY uptime_ms",
+                               (device_id, boot_id)).fetchall()
+
+    def retime_boot(self, device_id: int, boot_id: int, to_utc) -> int:
+        """Set time_ms of a boot's events, evidence and epochs to to_utc(t_ms array) (Unix
+        ms); return how many rows moved."""
+        import numpy as np
+        moved = 0
+        for table in ("events", "evidence", "epochs"):
+            key = "seq" if table == "events" else ("cand" if table == "evidence" else "t_ms")
+            rows = self.db.execute("SELECT %s, t_ms, time_ms FROM %s WHERE device_id = ? AND "
+                                   "boot_id = ?" % (key, table), (device_id, boot_id)).fetchall()
+            if not rows:
+                continue
+            arr = np.array(rows, dtype=np.int64)
+            new = np.asarray(to_utc(arr[:, 1]), dtype=np.int64)
+            change = new != arr[:, 2]
+            self.db.executemany("UPDATE %s SET time_ms = ? WHERE device_id = ? AND boot_id = ? "
+                                "AND %s = ?" % (table, key),
+                                [(int(n), device_id, boot_id, int(k))
+                                 for n, k in zip(new[change], arr[change, 0])])
+            moved += int(change.sum())
+        return moved
 
     def clock_corrections(self) -> list:
         return _dicts(self.db.execute("SELECT * FROM clock_corrections ORDER BY host_ms"))
