@@ -43,8 +43,7 @@ class ReviewServer:
         self.hidden = False
         self.bye_at = None
         self.stopped_because = None
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d/%s/" % (self.port, self.token)
 
@@ -90,6 +89,16 @@ class ReviewServer:
         """Stop serve() from another thread."""
         self.stopped_because = self.stopped_because or "stopped"
         self.httpd.shutdown()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the page went away mid-answer (a closed tab): nothing to say
+        super().handle_error(request, client_address)
 
 
 def _handler(server):

@@ -48,7 +48,7 @@ previous &middot; <kbd>c</kbd> confirmed &middot; <kbd>r</kbd> not a jerk &middo
 const PAGE = %(page)d, HEARTBEAT_MS = %(heartbeat_ms)d;
 const LABEL = {confirmed: "confirmed", rejected: "not a jerk", unsure: "unsure"};
 const AXIS = [["#0072B2", "x"], ["#E69F00", "y"], ["#009E73", "z"]];
-let events = [], total = null, sel = -1, loading = false, busy = false;
+let events = [], total = null, sel = -1, loading = false;
 const list = document.getElementById("list"), more = document.getElementById("more");
 const statusEl = document.getElementById("status");
 
@@ -183,24 +183,25 @@ function select(i) {
   if (i >= events.length - 20) load();
 }
 
-async function mark(m) {
+// Marks and undos go to the server one after another, in the order of the keys; the
+// selection moves on at once, so a fast reviewer never waits, and a mark shows once stored.
+let queue = Promise.resolve();
+function enqueue(job) { queue = queue.then(job).catch(e => say("not saved: " + e.message, true)); }
+
+function mark(m) {
   const ev = events[sel];
-  if (!ev || busy) return;
-  busy = true;
-  try {
+  if (!ev) return;
+  select(sel + 1);
+  enqueue(async () => {
     const r = await api("api/mark", {device_id: ev.device_id, boot_id: ev.boot_id,
                                      seq: ev.seq, mark: m});
     ev.mark = r.mark; paint(ev); showCounts(r.counts);
     say("#" + (ev.i + 1) + " " + LABEL[m] + ": saved");
-    if (sel === ev.i) select(sel + 1);
-  } catch (e) { say("not saved: " + e.message, true); }
-  busy = false;
+  });
 }
 
-async function undo() {
-  if (busy) return;
-  busy = true;
-  try {
+function undo() {
+  enqueue(async () => {
     const r = await api("api/undo", {});
     if (r.i === null) say("nothing to undo");
     else {
@@ -209,8 +210,7 @@ async function undo() {
       say("#" + (r.i + 1) + " undone" + (r.mark ? " (now " + LABEL[r.mark] + ")" : ""));
     }
     showCounts(r.counts);
-  } catch (e) { say("undo failed: " + e.message, true); }
-  busy = false;
+  });
 }
 
 document.addEventListener("keydown", e => {
