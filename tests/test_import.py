@@ -77,6 +77,7 @@ def test_bad_blocks_are_lost_samples_in_the_boards_counters(db, tmp_path):
     with Store(db) as s:
         r = import_file(p, s, "trunk")
     assert r["checks"]["bad_blocks"] == 3 and r["checks"]["sequence_gaps"] == 1
+    assert r["checks"]["time_jumps"] == 0  # a missing block is not a clock jump
     (b,) = stored(db)[1]
     assert b["dropped"] == 4 * 120 == r["dropped"]  # what the report's data quality shows
     assert b["samples"] == 17400 - 4 * 120

@@ -287,3 +287,29 @@ def test_a_file_that_is_not_what_its_name_says(tmp_path):
     shutil.copy(AX3, tmp_path / "x.txt")
     with pytest.raises(JerklogError, match="not a file import reads"):
         open_logger(str(tmp_path / "x.txt"))
+
+
+def shift_cwa_clock(src, dst, from_block, hours):
+    """A copy of src whose blocks from from_block on carry a clock `hours` later (the hour
+    field of the packed timestamp), with their checksums made good again."""
+    from jerklog.recordings import axivity as ax
+    data = open(src, "rb").read()
+    b = np.frombuffer(data, dtype=ax._CWA_BLOCK, offset=1024).copy()
+    b["timestamp"][from_block:] += np.uint32(hours << 12)
+    b["checksum"] = 0
+    words = b.view("<u2").reshape(len(b), 256)
+    b["checksum"] = (-words.sum(axis=1, dtype=np.int64)) & 0xFFFF
+    open(dst, "wb").write(data[:1024] + b.tobytes())
+
+
+def test_cwa_clock_jump_breaks_the_run_and_is_counted(tmp_path):
+    p = str(tmp_path / "j.cwa")
+    shift_cwa_clock(AX3, p, 70, 1)
+    lf = open_cwa(p)
+    chunks = list(lf.chunks(32))
+    t = np.concatenate([c.t_us for c in chunks]) / 1e6
+    assert lf.checks["time_jumps"] == 1 and lf.checks["segments"] == 2
+    assert lf.checks["bad_blocks"] == 0 and len(t) == 17400
+    step = np.diff(t)
+    assert step.max() > 3500 and np.sum(step > 1) == 1  # one gap of about an hour
+    assert np.all(step > 0)

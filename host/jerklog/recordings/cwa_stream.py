@@ -214,8 +214,10 @@ def _decode(path, blocks, words, keep_lo, keep_hi, fmt, base, checks, state):
     d_index, d_time = np.diff(ref_index), np.diff(ref_time)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate_between = d_index / d_time
-    jump = (d_time > 0) & (d_index > 0) & (np.abs(rate_between / fmt.rate - 1) > JUMP)
     seq_gap = seq[1:] != seq[:-1] + 1
+    # across missing blocks the time gap is theirs, not the clock's
+    jump = (d_time > 0) & (d_index > 0) & (np.abs(rate_between / fmt.rate - 1) > JUMP) \
+        & ~seq_gap
     brk = np.ones(len(b), dtype=bool)
     brk[1:] = (seq_gap | (b["session_id"][1:] != b["session_id"][:-1])
                | ((b["events"][1:] & 0x01) != 0) | (d_index <= 0) | (d_time <= 0) | jump)

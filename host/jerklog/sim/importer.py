@@ -223,8 +223,9 @@ def _receive(proc, store, feed, lf, result, progress):
             pending = []
         result["new_events"] = ingest.new_events
         result["duplicate_events"] = ingest.duplicate_events
-        if progress is not None:
-            progress(feed.writer.samples, lf.samples, result)
+        if progress is not None:  # how far the loop is (the file is read ahead of it)
+            progress(int(result.get("uptime_ms", 0) * result["rate_hz"] / 1000), lf.samples,
+                     result)
         if not data:
             return
 
