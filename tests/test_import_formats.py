@@ -59,7 +59,7 @@ def _pack12(counts):
 
 def write_gt3x(path, acc_g, rate=30, start_s=1_700_000_000, serial="NEO1C16110020",
                activity2=False, bad_second=None, skip_seconds=(), tz="01:00:00",
-               scale=None):
+               scale=None, info_scale=False, zeros=True):
     """A .gt3x of acc_g (n, 3) at rate, one ACTIVITY(2) record a second from start_s
     (the device's local clock); bad_second gets a wrong checksum; skip_seconds are left out."""
     lsb = scale or (256.0 if serial.startswith("MOS") else 341.0)
@@ -86,12 +86,14 @@ def write_gt3x(path, acc_g, rate=30, start_s=1_700_000_000, serial="NEO1C1611002
         if sec == bad_second:
             rec[-1] ^= 0xFF
         log.write(bytes(rec))
-        if sec == 3:
+        if sec == 3 and zeros:
             log.write(b"\x00\x00\x00")  # zeros between records are harmless (the format notes)
     info = ("Serial Number: %s\nDevice Type: wGT3XBT\nFirmware: 1.9.2\nBattery Voltage: 4.1\n"
             "Sample Rate: %d\nStart Date: %d\nStop Date: 0\nDownload Date: %d\nBoard Revision: "
             "4\nTimeZone: %s\n" % (serial, rate, TICKS_1970 + start_s * 10_000_000, TICKS_1970
                                    + (start_s + 86400) * 10_000_000, tz))
+    if info_scale:  # as ActiLife writes it (not in the documented info.txt)
+        info += "Acceleration Scale: %.1f\n" % lsb
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("info.txt", info)
         z.writestr("log.bin", log.getvalue())

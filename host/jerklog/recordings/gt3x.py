@@ -13,8 +13,9 @@ The format, as ActiGraph documents it (github actigraph/GT3X-File-Format):
   ACTIVITY2 (0x1A) as int16 little-endian x, y, z; a 1-byte payload of either is a USB
   connection event, not samples;
 * PARAMETERS (0x15): 8-byte key/value pairs (address u16, key u16, value u32); address 0 key
-  55 is ACCEL_SCALE in LSB/g as a 24-bit fraction and 8-bit exponent float. Without it, NEO and
-  CLE serials use 341 LSB/g, MOS 256 LSB/g;
+  55 is ACCEL_SCALE in LSB/g as a 24-bit fraction and 8-bit exponent float. Without it,
+  info.txt's "Acceleration Scale" (which ActiLife writes), else NEO and CLE serials use
+  341 LSB/g, MOS 256 LSB/g;
 * wGT3X-BT (MOS) firmware 1.6.0 swapped x and y (x' = y, y' = -x): put back here.
 
 Checks: a record whose checksum fails is skipped and counted, and its second of samples is
@@ -163,6 +164,10 @@ def open_gt3x(path) -> LoggerFile:
         raise file_error(path, "info.txt lacks a Sample Rate or Start Date") from None
     firmware = info.get("Firmware", "")
     scale = 256.0 if serial.startswith("MOS") else 341.0
+    try:  # not in the documented info.txt, but ActiLife writes it and readers take it
+        scale = float(info["Acceleration Scale"]) or scale
+    except (KeyError, ValueError):
+        pass
     swap_xy = serial.startswith("MOS") and firmware == "1.6.0"
     checks = {"records": 0, "bad_records": 0, "bad_activity": 0, "skipped_bytes": 0,
               "truncated_bytes": 0, "gaps": 0, "time_jumps": 0, "lost_samples": 0,
