@@ -101,9 +101,21 @@ def cmd_import(args):
                 _left(left)))
 
         r = _one(args.path, db, opts, show)
-        progress.done(_describe(r))
+        progress.done(_describe(r) + _judge(db))
         return 0
     return _import_folder(args, db, opts, progress)
+
+
+def _judge(db):
+    """The host's judgement of the new candidates, as after a board's night (record.py)."""
+    from jerklog.cli.record import judge_recorded
+    from jerklog.store import Store
+    with Store(db) as store:
+        try:
+            return judge_recorded(store, [])
+        except (JerklogError, ValueError, OSError) as e:
+            # the import is stored whatever happens here: rescore judges later
+            return "; candidates not judged (%s): run jerklog rescore" % e
 
 
 def _import_folder(args, db, opts, progress):
@@ -131,8 +143,10 @@ def _import_folder(args, db, opts, progress):
             new += r["new_events"]
             seconds += r["seconds"]
             progress.done("[%d/%d] %s" % (k, len(paths), _describe(r)))
+    # judged once all are in: a boot is judged whole (its neighbouring candidates count)
     progress.done("%d files: %d imported, %d failed; %s of recording, %d events (%d new) "
-                  "into %s" % (len(paths), ok, failed, _span(seconds), events, new, db))
+                  "into %s%s" % (len(paths), ok, failed, _span(seconds), events, new, db,
+                                 _judge(db) if ok else ""))
     return 1 if failed else 0
 
 
