@@ -168,3 +168,15 @@ def test_import_stream_is_bounded_and_times_stay_on_the_grid():
     n = [int.from_bytes(data[k * per:k * per + 4], "little") for k in range(4)]
     dropped = [int.from_bytes(data[k * per + 4:k * per + 8], "little") for k in range(4)]
     assert n == [32, 32, 32, 4] and dropped == [7, 12, 12, 12] and w.samples == 100
+
+
+def test_a_cwa_wall_clock_is_read_in_the_zone_at_its_date():
+    """A .cwa states no offset: --tz gives the zone, and the offset is the one that date had
+    (DST); a file that states its offset (gt3x, GENEActiv) uses it as it is."""
+    from jerklog.localtime import zone
+    berlin = zone("Europe/Berlin")
+    winter = 1_736_942_400_000   # 2025-01-15 12:00 on the logger's wall clock
+    summer = 1_752_580_800_000   # 2025-07-15 12:00
+    assert utc_ms(winter, None, berlin) == winter - 3_600_000
+    assert utc_ms(summer, None, berlin) == summer - 7_200_000
+    assert utc_ms(summer, -18_000_000, berlin) == summer + 18_000_000
