@@ -359,12 +359,12 @@ def test_events_csv_extends_the_export(wearer, tmp_path):
     ext = tmp_path / "diary.csv"
     assert write_events_csv(store, str(ext), T0, T0 + 6 * H, "Europe/Berlin") == 7
     b = read_csv(ext)
-    assert b[0] == list(DIARY_COLUMNS) + ["series", "group", "extent", "when"]
+    assert b[0] == list(DIARY_COLUMNS) + ["series", "group", "extent", "when", "review"]
     assert [r[0] for r in b[1:4]] == ["2026-03-02T02:00:00.000+01:00",
                                       "2026-03-02T02:00:00.010+01:00",
                                       "2026-03-02T02:00:00.030+01:00"]
-    assert [r[-4:] for r in b[1:4]] == [["", "1", "generalised", "rest"]] * 3
-    assert b[4][-4:] == ["1", "", "focal", "rest"]
+    assert [r[-5:] for r in b[1:4]] == [["", "1", "generalised", "rest", ""]] * 3
+    assert b[4][-5:] == ["1", "", "focal", "rest", ""]
     assert b[4][4:6] == ["1.234", ""]
     assert oct(os.stat(ext).st_mode & 0o777) == "0o600"
 

@@ -45,9 +45,11 @@ def board_store(path, scenario="rest", seed=3, region="left_wrist"):
         loop.process(times, flat, 0, m)
     loop.finish()
     store = Store(str(path))
-    ing = Ingest(store, clock=lambda: T0 + 3_600_000)
+    up = [0]  # the host hears each record as the board sends it: its clock follows uptime
+    ing = Ingest(store, clock=lambda: T0 + up[0])
     with store.transaction():
         for r in frames:
+            up[0] = max(up[0], r.get("uptime_ms") or r.get("t_ms") or 0)
             ing.handle(r)
     store.close()
     return str(path)
@@ -199,3 +201,29 @@ def test_the_server_stops_when_the_page_goes_quiet_or_says_goodbye(db):
     time.sleep(0.9)
     assert r.thread.is_alive()
     r.close()
+
+
+def test_marks_appear_in_the_csv_and_apart_on_page_one(db, tmp_path):
+    import csv
+
+    from jerklog.diary import Diary
+    from jerklog.exports.diary_csv import write_events_csv
+    from jerklog.exports.report import first_page, write_report
+    with Store(db, create=False) as store:
+        keys = [(e["device_id"], e["boot_id"], e["seq"]) for e in store.events()]
+        assert "Reviewed" not in dict(first_page(Diary(store), marks=store.review_marks())[1])
+        with store.transaction():
+            for key, mark in zip(keys, ("confirmed", "rejected", "unsure", "confirmed")):
+                store.add_review_mark(*key, mark, T0)
+            store.add_review_mark(*keys[3], None, T0 + 1)  # cleared again
+        out = tmp_path / "d.csv"
+        write_events_csv(store, str(out), tz="UTC")
+        rows = list(csv.DictReader(open(out)))
+        assert [r["review"] for r in rows] == ["confirmed", "rejected", "unsure"] + [""] * (
+            len(rows) - 3)
+        rows = dict(first_page(Diary(store), marks=store.review_marks())[1])
+        assert rows["Reviewed"].startswith("1 of %d jerks confirmed by review" % len(keys))
+        assert "1 marked not a jerk, 1 unsure, %d not reviewed" % (len(keys) - 3) in \
+            rows["Reviewed"]
+        info = write_report(store, str(tmp_path / "r.html"), tz="UTC")
+        assert dict(info["rows"])["Reviewed"] == rows["Reviewed"]

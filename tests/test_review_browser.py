@@ -120,7 +120,8 @@ def test_mark_with_keys_reload_and_the_marks_are_still_there(tmp_path):
         # arrow down forward again; u marks #4 unsure; z takes that back.
         wd.keys("c" + ARROW_DOWN + "rk" + ARROW_DOWN + "uz")
         want = ["confirmed", "", "rejected", "", ""]
-        wd.wait(MARKS_SHOWN + ".join() === %r" % ",".join(want))
+        wd.wait("return document.getElementById('status').textContent === '#4 undone'")
+        assert wd.js(MARKS_SHOWN) == want
         assert wd.js(SELECTED) == 3
         keys = srv.server.review.keys
         with Store(db, create=False) as s:

@@ -22,9 +22,20 @@ def _fmt_col(values):
     return text[codes].tolist()
 
 
-def event_table(diary: Diary) -> dict:
+def review_column(diary: Diary, marks: dict | None) -> list:
+    """Each event's review mark (confirmed, rejected, unsure; jerklog review) or ''; marks:
+    {(device_id, boot_id, seq): mark} as Store.review_marks() gives them."""
+    ev = diary.events
+    if not marks:
+        return [""] * len(ev)
+    keys = zip(ev["device_id"].tolist(), ev["boot_id"].tolist(), ev["seq"].tolist())
+    return [marks.get(k, "") for k in keys]
+
+
+def event_table(diary: Diary, marks: dict | None = None) -> dict:
     """The event diary as text columns: the export columns, then series, group, extent and
-    when (empty where they do not apply). Rows in store order."""
+    when (empty where they do not apply), then review (the event's mark, or empty). Rows in
+    store order."""
     from jerklog.events import DIARY_COLUMNS
     ev = diary.events
     cols = {}
@@ -44,6 +55,7 @@ def event_table(diary: Diary) -> dict:
             cols[c] = ev[c].tolist()
         else:
             cols[c] = _fmt_col(ev[c])
+    cols["review"] = review_column(diary, marks)
     return cols
 
 
@@ -77,10 +89,10 @@ def _write_columns(f, cols):
 def write_events_csv(store, out_path: str, from_ms: int | None = None,
                      to_ms: int | None = None, tz=None,
                      config: DiaryConfig | None = None, diary: Diary | None = None) -> int:
-    """Write the event diary (events.DIARY_COLUMNS + series, group, extent, when)
+    """Write the event diary (events.DIARY_COLUMNS + series, group, extent, when, review)
     atomically; return the number of rows."""
     d = diary or Diary(store, from_ms, to_ms, tz, config)
-    cols = event_table(d)
+    cols = event_table(d, store.review_marks() if store is not None else None)
     with atomic_output(out_path, newline="") as f:
         _write_columns(f, cols)
     return len(d.events)

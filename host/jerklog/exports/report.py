@@ -94,9 +94,10 @@ def _rng(st, unit, digits=None):
 
 # -- page 1: the clinical summary ---------------------------------------------------------------
 def first_page(diary: Diary, name: str | None = None, dob=None,
-               summary: dict | None = None) -> tuple:
-    """Header lines and page 1's (label, text) rows: where, how often, pattern, when,
-    triggers, strength, medication, notes and data quality, in clinical words."""
+               summary: dict | None = None, marks: dict | None = None) -> tuple:
+    """Header lines and page 1's (label, text) rows: where, how often, (with marks from
+    jerklog review: how many were confirmed), pattern, when, triggers, strength,
+    medication, notes and data quality, in clinical words."""
     S = summary or diary.summary()
     header = ["Myoclonus diary report"]
     who = []
@@ -112,12 +113,43 @@ def first_page(diary: Diary, name: str | None = None, dob=None,
         when_text(diary.from_ms, diary), when_text(diary.to_ms, diary), span, S["zones"]))
     sites = S["sites"]
     header.append("%s: %s" % (plural(len(sites), "sensor"), ", ".join(sites) or "none"))
-    rows = [("Where", where_text(diary, S)), ("How often", often_text(diary, S)),
-            ("Pattern", pattern_text(diary, S)), ("When", when_row(S)),
+    rows = [("Where", where_text(diary, S)), ("How often", often_text(diary, S))]
+    R = review_counts(diary, marks)
+    if R["reviewed"]:
+        rows.append(("Reviewed", review_text(R)))
+    rows += [("Pattern", pattern_text(diary, S)), ("When", when_row(S)),
             ("Triggers", trigger_text(diary, S)), ("Strength", strength_text(S)),
             ("Medication", medication_text(diary, S)), ("Notes", notes_text(diary)),
             ("Data quality", quality_text(diary, S))]
     return header, rows
+
+
+MARK_RANK = {"unsure": 1, "rejected": 2, "confirmed": 3}  # a jerk takes its events' highest
+
+
+def review_counts(diary, marks: dict | None) -> dict:
+    """Jerks by their review mark: {confirmed, rejected, unsure, reviewed, jerks}. A jerk seen
+    by several sensors is confirmed if any of its events was, else rejected, else unsure."""
+    ev = diary.events[diary.events["is_jerk"]] if len(diary.events) else diary.events
+    gids = ev["gid"].tolist() if len(ev) else []
+    best = {}
+    if marks:
+        keys = zip(ev["device_id"].tolist(), ev["boot_id"].tolist(), ev["seq"].tolist())
+        for g, k in zip(gids, keys):
+            r = MARK_RANK.get(marks.get(k), 0)
+            if r > best.get(g, 0):
+                best[g] = r
+    out = {m: sum(1 for r in best.values() if r == k) for m, k in MARK_RANK.items()}
+    out.update(reviewed=len(best), jerks=len(set(gids)))
+    return out
+
+
+def review_text(R):
+    """Page 1's review row: confirmed jerks apart from the rest."""
+    return ("%s of %s confirmed by review (their waveforms seen on jerklog review); %s marked "
+            "not a jerk, %s unsure, %s not reviewed. The counts above include them all." % (
+                count(R["confirmed"]), plural(R["jerks"], "jerk"), count(R["rejected"]),
+                count(R["unsure"]), count(R["jerks"] - R["reviewed"])))
 
 
 def where_text(diary, S):
@@ -854,7 +886,8 @@ def write_report(store, out_path: str, from_ms: int | None = None,
         dob = dob.isoformat()
     d = diary or Diary(store, from_ms, to_ms, tz, config)
     S = d.summary()
-    header, rows = first_page(d, name, dob, summary=S)
+    marks = store.review_marks() if store is not None else None
+    header, rows = first_page(d, name, dob, summary=S, marks=marks)
     events = event_rows(d, max_events)
     doc = _document(d, S, max_events, events)
     if ext == "pdf":

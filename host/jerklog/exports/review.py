@@ -48,9 +48,12 @@ class ReviewServer:
         self.url = "http://127.0.0.1:%d/%s/" % (self.port, self.token)
 
     def seen(self, hidden=None):
+        """A request from the page; a heartbeat (hidden given) does not take back a goodbye:
+        a closing tab's last heartbeat may arrive after its goodbye. A reload's page does."""
         self.last_seen = time.monotonic()
-        self.bye_at = None
-        if hidden is not None:
+        if hidden is None:
+            self.bye_at = None
+        else:
             self.hidden = hidden
 
     def bye(self):
