@@ -66,6 +66,8 @@ class Diary:
         self.board_logs = store.board_logs()
         self.clock_corrections = store.clock_corrections()
         self._all = _read_events(store, self._lo, self._hi, self.boots)
+        self.epoch_sleep, self.non_wear = sleep.from_epochs(store, self._lo, self._hi,
+                                                            self.boots)
         self._sites()
         self._grid()
         self._coverage(store)   # from every boot's counters: a minute is recorded or not

@@ -67,6 +67,14 @@ def _quality(diary):
     out["estimated_boots"] = len(diary._estimated_boots)
     # Boots of one device covering the same time: counted once (overlap.py).
     out["recorded_twice"] = [dict(o) for o in diary.recorded_twice]
+    # Stretches of an hour or more in which a board did not move at all: lying off the body
+    # (diary/epochs.py), per device, inside the diary's range.
+    out["not_worn"] = []
+    for device, spans in sorted(diary.non_wear.items()):
+        ms = sum(max(0, min(b, diary.to_ms) - max(a, diary.from_ms)) for a, b in spans)
+        if ms:
+            out["not_worn"].append(dict(device_id=device, hours=ms / HOUR_MS))
+    out["sleep_from"] = "epochs" if diary.epoch_sleep else "events"
     logs = diary.board_logs
     # Events a board's full on-board log dropped before a computer collected them.
     out["log_dropped"] = sum(r["dropped"] or 0 for r in logs)

@@ -3,21 +3,77 @@
 import numpy as np
 import pandas as pd
 
+from jerklog.diary import epochs
 from jerklog.diary.config import _CTX_CODE, _CTX_NAME, DAY_MS, HOUR_MS, MINUTE_MS, WHEN
 from jerklog.diary.coverage import _spread
 from jerklog.diary.load import _day_text
 
+# The sensor whose epochs tell sleep: the methods were made for the wrist (diary/epochs.py).
+_SLEEP_SITE_ORDER = ("wrist", "upper_arm", "trunk", "ankle", "thigh")
+
+
+def from_epochs(store, lo, hi, boots):
+    """(asleep periods [(start, end)) ms, not-worn periods {device_id: [(start, end))}) from
+    the boards' epochs in [lo, hi); ([], {}) where no board sent epochs. Sleep is read from
+    one sensor: a wrist's if one was worn, else the next in _SLEEP_SITE_ORDER, else the one
+    with the most epochs."""
+    from jerklog.store.database import EPOCH_COLUMNS
+    rows = store.epochs(lo, hi)
+    if not rows:
+        return [], {}
+    arr = np.array(rows, dtype=np.int64)
+    col = {n: i for i, n in enumerate(EPOCH_COLUMNS)}
+    region = {}
+    for b in boots.itertuples():
+        if isinstance(b.region, str):
+            region[int(b.device_id)] = b.region
+    per_device = {}
+    for device in np.unique(arr[:, col["device_id"]]).tolist():
+        d = arr[arr[:, col["device_id"]] == device]
+        per_device[device] = d[np.argsort(d[:, col["time_ms"]], kind="stable")]
+
+    def rank(device):
+        r = region.get(device, "")
+        limb = r.split("_", 1)[1] if r.startswith(("left_", "right_")) else r
+        order = _SLEEP_SITE_ORDER.index(limb) if limb in _SLEEP_SITE_ORDER else 99
+        return order, -len(per_device[device]), device
+
+    def series(d):
+        return (d[:, col["time_ms"]], d[:, col["gx_mg"]], d[:, col["gy_mg"]],
+                d[:, col["gz_mg"]])
+
+    chosen = per_device[min(per_device, key=rank)]
+    asleep = epochs.sleep_periods(*series(chosen))
+    off = {device: epochs.non_wear(*series(d), d[:, col["max_mg"]])
+           for device, d in per_device.items()}
+    return asleep, {k: v for k, v in off.items() if v}
+
+
+def _epoch_episodes(diary):
+    """Sleep episodes from the epochs' asleep periods: periods closer than sleep_merge_ms
+    are one sleep; onset and waking are located to the epoch (5 s)."""
+    merged = []
+    for a, b in diary.epoch_sleep:
+        if merged and a - merged[-1][1] <= diary.config.sleep_merge_ms:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [dict(first_asleep_ms=a, last_asleep_ms=b, last_awake_before_ms=a,
+                 first_awake_after_ms=b, onset_located=True, waking_located=True,
+                 onset_ms=a, waking_ms=b) for a, b in merged]
+
 
 def _sleep(diary):
-    """Sleep episodes from the asleep context, their onset and waking, and night."""
+    """Sleep episodes (from the epochs where boards sent them, else from the asleep context
+    of the jerks), their onset and waking, and night."""
     cfg = diary.config
     G = diary._G
     ctx = G["ctx"].to_numpy()
     t = G["time_ms"].to_numpy()
     known = ctx > 0
     tk, ak = t[known], ctx[known] == _CTX_CODE["asleep"]
-    episodes = []
-    if ak.any():
+    episodes = _epoch_episodes(diary) if diary.epoch_sleep else []
+    if not episodes and ak.any():  # no epochs (older boards): sleep from the jerks' context
         edges = np.diff(np.concatenate([[0], ak.astype(np.int8), [0]]))
         r_start, r_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
         runs = []
