@@ -4,7 +4,7 @@ seconds after and the neighbours say otherwise."""
 import csv
 
 from jerklog.cli.main import main
-from jerklog.judge.model import KEEP_AT, Model, model
+from jerklog.judge.model import ADD_AT, Model, model
 from jerklog.sim.generate import generate
 from jerklog.store.database import Store
 
@@ -46,7 +46,7 @@ def test_analyze_and_the_recorded_path_give_the_same_judged_events(tmp_path):
     rows = store.evidence(wave=False)
     added = [r for r in rows if r["host_kept"] == 1 and r["verdict"] != "kept"]
     assert added, "no candidate the board dropped was judged a jerk"
-    assert all(r["host_confidence"] >= KEEP_AT for r in added)
+    assert all(r["host_confidence"] >= ADD_AT for r in added)
     assert all(r["judge"] == model().name for r in rows)
 
 

@@ -18,7 +18,6 @@ from statistics import median
 import numpy as np
 
 from jerklog.bench.matching import MATCH_MS, SURE, isolation_ratio, match, real_data_dir
-from jerklog.recordings.analysis import detect_samples
 from jerklog.recordings.rawfile import RawSamples
 
 # (session, minutes, region); every seed of a set runs each once.
@@ -44,6 +43,10 @@ CONTEXTS = ("rest", "asleep", "walking", "typing", "tremor", "car")
 ACTIVITY = ("walking", "typing", "tremor", "car")
 GAP_BINS = ((0.12, 0.3), (0.3, 0.45), (0.45, 1.0))
 STANDOUT = 2.0
+# Where a session's or a real recording's sensor is worn, as a board's region: the detector's
+# up axis follows it on a board (detector.for_region), so it does here.
+REGION_OF = {"wrist": "left_wrist", "ankle": "right_ankle", "trunk": "trunk",
+             "waist": "trunk", "hip": "trunk", "thigh": "right_thigh"}
 
 
 def kind_row(jerk) -> str:
@@ -94,6 +97,7 @@ class KindTally:
         self.causes = {}          # (group, what the false event was) -> count
         self.seconds = 0.0
         self.samples = 0
+        self.scored = []          # (host confidence, is a jerk) of every candidate
 
     def count(self, key, hit):
         self.truth[key] = self.truth.get(key, 0) + 1
@@ -168,55 +172,86 @@ class KindTally:
         return (self.false.get(ctx, 0) / h if h else float("nan")), self.false.get(ctx, 0), h
 
 
+def _board_and_host(s_t, acc, gyro, region, settings):
+    """(the board's events, the host-judged events, [(confidence, candidate t_ms)]) of one
+    recording, as a board worn at region (wrist, ankle, trunk) would send and the host
+    would judge it."""
+    from jerklog.judge.capture import capture
+    from jerklog.judge.model import judge_sensor
+    from jerklog.judge.pipeline import judged_events
+    raw = RawSamples.from_units(s_t, acc, gyro)
+    cap = capture(raw.t_ms().tolist(), raw.values().tolist(), raw.rate_hz,
+                  raw.gyro_ddps is not None, settings, REGION_OF.get(region, region))
+    cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
+    scored = [(v[1], c["t_ms"]) for c, v in zip(cands, judge_sensor(cands))]
+    return cap.events, judged_events(cap), scored
+
+
+def _calibrate(tally, jerks, scored, t_first):
+    """Keep (confidence, is it a jerk) of every candidate for the calibration table."""
+    if not scored:
+        return
+    truth_ms = [1000.0 * (j.t - t_first) for j in jerks]
+    pairs, _ = match(truth_ms, [t for _, t in scored], MATCH_MS)
+    hits = {j for _, j in pairs}
+    tally.scored.extend((p, k in hits) for k, (p, _) in enumerate(scored))
+
+
 def run_set(family, seeds, settings=None, log=print, suite=SUITE):
+    """(KindTally of the board's decisions, KindTally of the host's judgement)."""
     from jerklog.sim.independent import session
-    tally = KindTally()
+    board, host = KindTally(), KindTally()
     for seed in seeds:
         for index, (kind, minutes, region) in enumerate(suite):
             rate = rate_for(family, index, seed)
             t0 = time.perf_counter()
             s = session(family, kind, minutes, rate, region, seed)
-            raw = RawSamples.from_units(s.t, s.acc, s.gyro)
             t1 = time.perf_counter()
-            events = detect_samples(raw, settings)
+            events, judged, scored = _board_and_host(s.t, s.acc, s.gyro, region, settings)
             t2 = time.perf_counter()
-            tally.add(s.jerks, [(sp.start, sp.end, sp.context) for sp in s.spans], events,
-                      s.t, s.acc, marks=s.marks)
-            tally.seconds += s.t[-1] - s.t[0]
-            tally.samples += len(s.t)
-            log("  %s %-7s %4.0f min %3d Hz %-5s %-7s seed %-3d: %3d true, %4d events "
-                "(generate %.1f s, detect %.1f s)" % (family, kind, minutes, rate, region,
-                                                      s.sensor, seed, len(s.jerks),
-                                                      len(events), t1 - t0, t2 - t1))
-    return tally
+            spans = [(sp.start, sp.end, sp.context) for sp in s.spans]
+            for tally, evs in ((board, events), (host, judged)):
+                tally.add(s.jerks, spans, evs, s.t, s.acc, marks=s.marks)
+                tally.seconds += s.t[-1] - s.t[0]
+                tally.samples += len(s.t)
+            _calibrate(host, s.jerks, scored, 0.0)
+            log("  %s %-7s %4.0f min %3d Hz %-5s %-7s seed %-3d: %3d true, %4d events, %4d "
+                "after the host's judgement (generate %.1f s, board and judge %.1f s)"
+                % (family, kind, minutes, rate, region, s.sensor, seed, len(s.jerks),
+                   len(events), len(judged), t1 - t0, t2 - t1))
+    return board, host
 
 
 def run_real(settings=None, log=print, variants=REAL_VARIANTS):
-    """(KindTally over augmented real recordings, per-recording [(name, true, found)])."""
+    """(KindTally of the board, KindTally of the host, per-recording [(name, true, found by
+    the board, found by the host)]) over augmented real recordings."""
     from jerklog.recordings.folder import real_recordings
     from jerklog.sim.independent.augment import add_jerks
     directory = real_data_dir()
     if not directory:
-        return None, []
-    tally = KindTally()
+        return None, None, []
+    board, host = KindTally(), KindTally()
     per = {}
     for rec in real_recordings(directory):
         for seed in variants:
             family = "A" if seed % 2 else "B"
             aug, jerks = add_jerks(rec, family, seed)
-            raw = RawSamples.from_units(aug.t, aug.acc, aug.gyro)
-            events = detect_samples(raw, settings)
-            before = tally.found.get(("kind", "all", "all"), 0)
-            tally.add(jerks, [(aug.t[0], aug.t[-1], "real")], events, aug.t, aug.acc,
-                      t_first=aug.t[0])
-            tally.seconds += aug.duration_s
-            tally.samples += aug.n_samples
+            events, judged, scored = _board_and_host(aug.t, aug.acc, aug.gyro,
+                                                     rec.location, settings)
+            found = []
+            for tally, evs in ((board, events), (host, judged)):
+                before = tally.found.get(("kind", "all", "all"), 0)
+                tally.add(jerks, [(aug.t[0], aug.t[-1], "real")], evs, aug.t, aug.acc,
+                          t_first=aug.t[0])
+                tally.seconds += aug.duration_s
+                tally.samples += aug.n_samples
+                found.append(tally.found.get(("kind", "all", "all"), 0) - before)
+            _calibrate(host, jerks, scored, aug.t[0])
             name = "%s (%s)" % (rec.name, rec.location)
-            n, f = per.get(name, (0, 0))
-            per[name] = (n + len(jerks),
-                         f + tally.found.get(("kind", "all", "all"), 0) - before)
+            n, fb, fh = per.get(name, (0, 0, 0))
+            per[name] = (n + len(jerks), fb + found[0], fh + found[1])
         log("  real %s: %d variants" % (rec.name, len(variants)))
-    return tally, [(k, n, f) for k, (n, f) in per.items()]
+    return board, host, [(k,) + v for k, v in per.items()]
 
 
 def _cell(value_n):
@@ -327,34 +362,64 @@ def _share(tally, ctx):
     return "-" if not h else "%.1f %%" % (100.0 * tally.tremor_time.get(ctx, 0.0) / (3600 * h))
 
 
-def format_real(tally, per_recording):
+def format_real(board, host, per_recording):
     out = ["### Real recordings with jerks added (shared/data/real)", ""]
-    if tally is None:
+    if board is None:
         out.append("(shared/data/real not found)")
         return "\n".join(out)
     out += ["%d variants of each recording, jerks of family A and B (seeds %s), %.2f h in all; "
             "quietest seconds: the lowest 25 %% of seconds by activity; ordinary activity: "
-            "the 25th to 95th percentile." % (len(REAL_VARIANTS), ", ".join(
-                str(s) for s in REAL_VARIANTS), tally.seconds / 3600.0), "",
+            "the 25th to 95th percentile. Each cell: the board's decision / after the host's "
+            "judgement." % (len(REAL_VARIANTS), ", ".join(str(s) for s in REAL_VARIANTS),
+                            board.seconds / 3600.0), "",
             "| kind | quietest seconds | ordinary activity | all | target |",
             "|---|---|---|---|---|"]
+
+    def both(key):
+        return "%s / %s" % (_cell(board.sensitivity(key)), _cell(host.sensitivity(key)))
+
     for r in KIND_ROWS + ("all",):
         if r == "hypnic":
             continue
         out.append("| %s | %s | %s | %s | %s |" % (
-            r, _cell(tally.sensitivity(("kind", "rest+asleep", r))),
-            _cell(tally.sensitivity(("kind", "activity", r))),
-            _cell(tally.sensitivity(("kind", "all", r))),
-            ">= 0.95 / >= 0.50" if r == "all" else ""))
+            r, both(("kind", "rest+asleep", r)), both(("kind", "activity", r)),
+            both(("kind", "all", r)), ">= 0.95 / >= 0.50" if r == "all" else ""))
     out.append("| jerks >= %gx the largest movement in the 3 s before | %s | %s | | |"
-               % (STANDOUT, _cell(tally.sensitivity(("stands out", "rest+asleep"))),
-                  _cell(tally.sensitivity(("stands out", "activity")))))
-    rate, k, h = tally.false_rate("real")
-    out.append("| events matching no added jerk, per hour | | | %.1f (%d in %.2f h) | |"
-               % (rate, k, h))
-    out += ["", "| recording | jerks added | found | sensitivity |", "|---|---|---|---|"]
-    for name, n, f in per_recording:
-        out.append("| %s | %d | %d | %.2f |" % (name, n, f, f / n if n else float("nan")))
+               % (STANDOUT, both(("stands out", "rest+asleep")),
+                  both(("stands out", "activity"))))
+    rates = []
+    for t in (board, host):
+        rate, k, h = t.false_rate("real")
+        rates.append("%.1f (%d in %.2f h)" % (rate, k, h))
+    out.append("| events matching no added jerk, per hour | | | %s | <= 5 |" % " / ".join(rates))
+    out += ["", "| recording | jerks added | found by the board | after the host's judgement |",
+            "|---|---|---|---|"]
+    for name, n, fb, fh in per_recording:
+        out.append("| %s | %d | %d (%.2f) | %d (%.2f) |" % (
+            name, n, fb, fb / n if n else float("nan"), fh, fh / n if n else float("nan")))
+    out += ["", format_calibration({"real recordings": host})]
+    return "\n".join(out)
+
+
+def format_calibration(tallies):
+    """Calibration of the host's confidence: of the candidates given about p, the share that
+    were true jerks, per set."""
+    from jerklog.bench.judge_training import calibration
+    labels = [k for k, t in tallies.items() if t.scored]
+    out = ["#### Calibration of the host's confidence (every candidate, kept or not)", "",
+           "| confidence | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    tables = {}
+    for k in labels:
+        p, y = zip(*tallies[k].scored)
+        tables[k] = calibration(p, y)
+    for i in range(10):
+        lo, hi = tables[labels[0]][i][:2] if labels else (i / 10, (i + 1) / 10)
+        cells = []
+        for k in labels:
+            _, _, n, share = tables[k][i]
+            cells.append("%.2f (%d)" % (share, n) if n else "-")
+        out.append("| %.1f-%.1f | %s |" % (lo, hi, " | ".join(cells)))
+    out.append("")
     return "\n".join(out)
 
 
@@ -365,15 +430,22 @@ def sets_for(seed_sets):
 
 
 def main(settings=None, log=print, sets=tuple(SETS), real=True):
-    """Run the sets and the augmented real recordings; return the tables as text."""
+    """Run the sets and the augmented real recordings; return the tables as text. Every set
+    is shown twice: the board's own decisions, and the events after the host's judgement
+    (judge/, fitted on the tuning seeds only)."""
     started = time.perf_counter()
     tallies = {}
+    hosts = {}
     for label in sets:
         family, seeds = SETS[label]
         log("independent generator, %s (family %s, seeds %s):" % (label, family, seeds))
-        tallies[label] = run_set(family, seeds, settings, log)
+        board, host = run_set(family, seeds, settings, log)
+        tallies[label + ", board"] = board
+        tallies[label + ", host"] = host
+        hosts[label] = host
     parts = ["### Independent generator: tuning seeds, held-out seeds, held-out family", "",
-             format_sets(tallies)]
+             "Each set twice: the board's own decisions, then after the host's judgement.", "",
+             format_sets(tallies), "", format_calibration(hosts)]
     if real:
         log("real recordings with jerks added:")
         parts.append(format_real(*run_real(settings, log)))

@@ -14,7 +14,6 @@ import numpy as np
 from jerklog.evidence import VERDICT_NAMES, decode_wave
 
 VERDICTS = tuple(VERDICT_NAMES[k] for k in sorted(VERDICT_NAMES))
-CONTEXTS = ("rest", "active", "asleep")
 NEIGHBOUR_S = 1.0     # candidates closer than this count as neighbours (series at >= 1 Hz)
 GAP_CAP_S = 3.0       # a gap longer than this is as good as none
 AFTER_MS = (150, 700)  # "what followed": from the end of a jerk's own burst to the window end
@@ -25,7 +24,9 @@ NAMES = (("bias", "log_peak_g", "log_duration_ms", "log_peak_over_level", "log_a
           "log_dps_per_g", "negative", "wave_pre_rms", "wave_after_max", "wave_after_busy",
           "log_gap_prev_s", "log_gap_next_s", "neighbours", "neighbour_peak_ratio",
           "prev_peak_ratio", "next_peak_ratio", "larger_before_soon")
-         + tuple("verdict_" + v for v in VERDICTS) + tuple("context_" + c for c in CONTEXTS))
+         + tuple("verdict_" + v for v in VERDICTS))
+# Not a feature: the board's context (rest, active, asleep). On generated data it stands for
+# how many jerks the generator put into each context, a base rate no wearer shares.
 
 
 def wave_shape(row: dict) -> tuple:
@@ -102,7 +103,4 @@ def feature_rows(cands: list) -> np.ndarray:
         verdict = "verdict_" + c["verdict"]
         if verdict in col:
             f[col[verdict]] = 1.0
-        context = "context_" + c.get("context", "")
-        if context in col:
-            f[col[context]] = 1.0
     return out
