@@ -23,8 +23,8 @@ def analyze_judged(raw_path: str, settings: dict | None = None, region: str = "u
             except ValueError as e:
                 raise JerklogError("%s: %s" % (raw_path, e))
             t0 = reader.t0_us
-        t_ms = ((chunk[:, 0] - t0 + 500) // 1000).tolist()  # rawcsv.to_ms, vectorised
-        board.feed(t_ms, chunk[:, 1:].tolist())
+        t_ms = (chunk[:, 0] - t0 + 500) // 1000  # rawcsv.to_ms, vectorised
+        board.feed(t_ms, chunk[:, 1:])
         if progress:
             progress(board.detector.samples, reader.rate_hz)
     if board is None:

@@ -7,6 +7,8 @@ keeps them identical to a recorded board by construction.
 """
 from array import array
 
+import numpy as np
+
 from jerklog import evidence as ev
 from jerklog.events import from_wire
 from jerklog.firmware import app, detector, protocol
@@ -76,33 +78,35 @@ class BoardInMemory:
         writer = protocol.FrameWriter(_collector(self.captured, has_gyro), 1, 1)
         self.loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region)
         self.detector = det
-        self._times = array("i", [0] * app.BATCH)
-        self._flat = array("h", [0] * (6 * app.BATCH))
-        self._n = 0  # samples waiting in the batch buffers
+        self._rest_t = np.zeros(0, dtype=np.int64)  # samples short of a whole batch
+        self._rest_v = np.zeros((0, 6), dtype=np.int64)
+        self._n = 0
 
     def feed(self, t_ms, values) -> None:
-        """t_ms: device ms (ints); values: rows of ax, ay, az (mg), gx, gy, gz (0.1 deg/s).
-        Batches of app.BATCH samples go to the loop, as a board reads them."""
-        times, flat, batch = self._times, self._flat, app.BATCH
-        n = self._n
-        for t, v in zip(t_ms, values):
-            times[n] = t
-            j = 6 * n
-            flat[j] = v[0]
-            flat[j + 1] = v[1]
-            flat[j + 2] = v[2]
-            flat[j + 3] = v[3]
-            flat[j + 4] = v[4]
-            flat[j + 5] = v[5]
-            n += 1
-            if n == batch:
-                self.loop.process(times, flat, 0, n)
-                n = 0
-        self._n = n
+        """t_ms: device ms (ints); values: rows of ax, ay, az (mg), gx, gy, gz (0.1 deg/s),
+        lists or numpy arrays. Batches of app.BATCH samples go to the loop, as a board reads
+        them; the chunk is handed over as whole arrays (no per-sample copy on the host)."""
+        t = np.asarray(t_ms, dtype=np.int64)
+        v = np.asarray(values, dtype=np.int64).reshape(-1, 6)
+        if self._n:  # samples left from the last chunk go first
+            t = np.concatenate([self._rest_t, t])
+            v = np.concatenate([self._rest_v, v])
+        n = len(t)
+        whole = n - n % app.BATCH
+        if whole:
+            times = array("i", t[:whole].astype(np.int32).tobytes())
+            flat = array("h", v[:whole].astype(np.int16).tobytes())
+            process = self.loop.process
+            for start in range(0, whole, app.BATCH):
+                process(times, flat, start, start + app.BATCH)
+        self._rest_t, self._rest_v = t[whole:], v[whole:]
+        self._n = n - whole
 
     def finish(self) -> Captured:
         if self._n:
-            self.loop.process(self._times, self._flat, 0, self._n)
+            times = array("i", self._rest_t.astype(np.int32).tobytes())
+            flat = array("h", self._rest_v.astype(np.int16).tobytes())
+            self.loop.process(times, flat, 0, self._n)
             self._n = 0
         self.loop.finish()
         return self.captured
