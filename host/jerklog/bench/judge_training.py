@@ -49,8 +49,10 @@ def labelled(set_name=TRAIN_SET, log=print, suite=SUITE):
     return np.vstack(xs), np.concatenate(ys)
 
 
-def train(path=WEIGHTS_PATH, log=print):
-    """Fit the judge on the tuning seeds and write its weights to path."""
+def train(path=None, log=print):
+    """Fit the judge on the tuning seeds and write its weights to path (the package's
+    weights.json by default)."""
+    path = path or WEIGHTS_PATH
     family, seeds = SETS[TRAIN_SET]
     x, y = labelled(TRAIN_SET, log)
     trained_on = "independent family %s, seeds %s: %d candidates, %d jerks" % (

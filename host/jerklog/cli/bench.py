@@ -10,6 +10,9 @@ def cmd_bench(args):
         detect.main(sets, log=log)
     if args.what in ("firmware", "all"):
         firmware.firmware_cost(log=log)
+    if args.what == "train-judge":
+        from jerklog.bench.judge_training import train
+        train(path=args.out or None, log=log)
     if args.what == "load":
         load.load(devices=args.devices, rate_hz=args.rate, seconds=60 * args.minutes,
                   log=print)
@@ -24,9 +27,13 @@ def add_subcommands(sub):
                        "shared/data/real (or $JERKLOG_REAL_DATA). firmware: microseconds and "
                        "bytes allocated per sample of the firmware's hot path under "
                        "micropython -X heapsize=192k, with estimated CPU share per board.")
-    p.add_argument("what", choices=["detect", "firmware", "load", "all"], nargs="?",
-                   default="all", help="load (not part of all: it runs in real time): "
-                   "--devices boards at --rate Hz streaming raw samples for --minutes")
+    p.add_argument("what", choices=["detect", "firmware", "load", "train-judge", "all"],
+                   nargs="?", default="all", help="load (not part of all: it runs in real "
+                   "time): --devices boards at --rate Hz streaming raw samples for --minutes; "
+                   "train-judge (not part of all): fit the host's judgement on the "
+                   "independent generator's tuning seeds and write its weights")
+    p.add_argument("--out", metavar="WEIGHTS.json", help="train-judge: where to write the "
+                   "weights (default: the package's judge/weights.json)")
     p.add_argument("--devices", type=int, default=4, help="load: boards (default 4)")
     p.add_argument("--rate", type=int, default=833, help="load: sample rate (default 833)")
     p.add_argument("--minutes", type=float, default=10, help="load: length (default 10)")
