@@ -25,11 +25,45 @@ def open_port(port: str) -> serial.Serial:
         raise JerklogError("cannot open port %s: %s" % (port, e))
 
 
+def check_port(port: str, missing_ok: bool = False) -> None:
+    """Refuse at once a port that cannot be a board (a file, a folder, a pipe, a device that
+    is no terminal): a serial library would retry it for ever. A name that does not exist is
+    refused too unless missing_ok (a recorder waits for a board that is not plugged in)."""
+    if os.name == "nt":
+        return  # COM3 is no path
+    import stat
+    try:
+        mode = os.stat(port).st_mode
+    except OSError as e:
+        if missing_ok:
+            return
+        raise JerklogError("no port %s (%s): plug the board in, or name its port, e.g. "
+                           "/dev/ttyACM0 (jerklog devices lists them)" % (port, e.strerror))
+    if stat.S_ISCHR(mode):
+        try:
+            fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return  # busy or not ours: opening it says why
+        try:
+            if os.isatty(fd):
+                return
+        finally:
+            os.close(fd)
+    raise JerklogError("%s is not a serial port (it is a %s): name a board's port, e.g. "
+                       "/dev/ttyACM0 (jerklog devices lists them)"
+                       % (port, "folder" if stat.S_ISDIR(mode) else "regular file"
+                          if stat.S_ISREG(mode) else "device that is no terminal"
+                          if stat.S_ISCHR(mode) else "pipe, socket or device"))
+
+
 def lock_path(port: str) -> str:
     """The lock file for a port: the same for every name of it (symlinks resolved)."""
     base = os.environ.get("JERKLOG_LOCK_DIR") or os.path.join(
         tempfile.gettempdir(), "jerklog-locks-%s" % _user())
     name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.realpath(port).strip("/\\")) or "port"
+    if len(name) > 120:  # a file name has at most 255 bytes: keep it short, and unique
+        import hashlib
+        name = name[:80] + "-" + hashlib.sha256(name.encode()).hexdigest()[:16]
     return os.path.join(base, name + ".lock")
 
 
@@ -64,8 +98,12 @@ def port_lock(port: str, what: str = "jerklog"):
     """Hold the port for this process while the block runs; a JerklogError if another jerklog
     process (a recorder, a deploy) holds it. The OS drops the lock when a process dies."""
     path = lock_path(port)
-    private_dir(os.path.dirname(path))
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        private_dir(os.path.dirname(path))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise JerklogError("cannot take the lock for port %s: %s (%s)"
+                           % (port, e.strerror or e, path))
     try:
         try:
             _try_lock(fd)

@@ -14,7 +14,17 @@ def cmd_devices(args):
     return 0
 
 
+def _named_port(port):
+    """A port given on the command line that cannot be a board is refused before mpremote
+    runs (it would fail with a page of its own)."""
+    if port:
+        from jerklog.boards.port import check_port
+        check_port(port)
+    return port
+
+
 def cmd_deploy(args):
+    _named_port(args.port)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     _, rec = deploy.deploy(args.board, args.region, args.port, name=args.name, rate_hz=args.rate,
                     say=say)
@@ -31,13 +41,14 @@ def split_port(words):
 
 def cmd_config_set(args):
     items, port = split_port(args.items)
+    _named_port(port)
     _, rec = deploy.config_set(items, port)
     print("set; the board reports: %s" % deploy.describe_hello(rec))
     return 0
 
 
 def cmd_config_show(args):
-    cfg = deploy.config_show(args.port)
+    cfg = deploy.config_show(_named_port(args.port))
     for key in sorted(cfg):
         print("%s = %s" % (key, cfg[key]))
     return 0

@@ -184,6 +184,9 @@ def cmd_record(args):
     from jerklog.progress import Progress
 
     ports = args.ports
+    from jerklog.boards.port import check_port
+    for port in ports:  # a file or a folder would be retried for ever; a missing one waits
+        check_port(port, missing_ok=True)
     if not ports:
         from jerklog.boards.discovery import find_boards
         found = find_boards()
