@@ -17,7 +17,14 @@ from statistics import median
 
 import numpy as np
 
-from jerklog.bench.matching import MATCH_MS, SURE, isolation_ratio, match, real_data_dir
+from jerklog.bench.matching import (
+    MATCH_MS,
+    SURE,
+    calibration,
+    isolation_ratio,
+    match,
+    real_data_dir,
+)
 from jerklog.recordings.rawfile import RawSamples
 
 # (session, minutes, region); every seed of a set runs each once.
@@ -404,7 +411,6 @@ def format_real(board, host, per_recording):
 def format_calibration(tallies):
     """Calibration of the host's confidence: of the candidates given about p, the share that
     were true jerks, per set."""
-    from jerklog.bench.judge_training import calibration
     labels = [k for k, t in tallies.items() if t.scored]
     out = ["#### Calibration of the host's confidence (every candidate, kept or not)", "",
            "| confidence | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]

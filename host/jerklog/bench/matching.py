@@ -70,3 +70,13 @@ def isolation_ratio(t_s, acc_g, t_event_s, after=True):
     if not own.any() or not around.any():
         return float("nan")
     return float(d[own].max() / max(d[around].max(), 1e-3))
+
+
+def calibration(probabilities, labels, edges=np.linspace(0.0, 1.0, 11)):
+    """[(bin low, bin high, candidates, share that are jerks)] for the calibration table."""
+    p = np.asarray(probabilities)
+    y = np.asarray(labels)
+    idx = np.clip(np.digitize(p, edges) - 1, 0, len(edges) - 2)
+    return [(edges[i], edges[i + 1], int((idx == i).sum()),
+             float(y[idx == i].mean()) if (idx == i).any() else float("nan"))
+            for i in range(len(edges) - 1)]

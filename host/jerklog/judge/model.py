@@ -1,5 +1,5 @@
 """The host's judgement of a candidate: a logistic model over judge.features, its weights
-fitted by `jerklog bench train-judge` on the independent generator's tuning seeds only
+fitted by `jerklog bench train-judge` on both generators' tuning seeds only
 (docs/detector.md, "The host's judgement"), so its output is a probability: of the candidates
 it gives about p, about p are jerks on data it was not fitted on (the calibration table in
 docs/benchmarks.md)."""
@@ -13,9 +13,8 @@ from jerklog.judge.features import NAMES, feature_rows
 WEIGHTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.json")
 # The board's decision stands unless the model is sure against it: a candidate the board
 # dropped becomes an event at ADD_AT, a board's event is taken back below DROP_BELOW. Chosen
-# on the tuning seeds (docs/benchmarks.md, "The host's judgement"): against one cut at 0.5,
-# 0.8 / 0.2 kept 98 % of the jerks found at rest and asleep and 82 % of those in activity,
-# with 31 % fewer false events in activity.
+# on the tuning seeds: one cut at 0.5 there added twice the false events during activity for
+# a tenth more jerks found (docs/benchmarks.md, "The host's judgement").
 ADD_AT = 0.8
 DROP_BELOW = 0.2
 
