@@ -16,7 +16,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def _recording(tmp_path, scenario="mixed", minutes=10, seed=4, region="right_wrist"):
+def _recording(tmp_path, scenario="mixed", minutes=10, seed=5, region="right_wrist"):
     scn, raw = generate(scenario, minutes, 100, seed, region)
     path = tmp_path / "raw.csv"
     raw.write_csv(str(path))
