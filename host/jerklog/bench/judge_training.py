@@ -30,6 +30,19 @@ def board_capture(s, settings=None):
                    raw.gyro_ddps is not None, settings, REGION_OF[s.region])
 
 
+def _labels(cap, truth_ms):
+    """(features, labels) of a capture's candidates against true peak times (ms, device
+    clock): 1 for the candidate matched to a true jerk."""
+    cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
+    if not cands:
+        return np.zeros((0, 0)), np.zeros(0)
+    pairs, _ = match(truth_ms, [c["t_ms"] for c in cands])
+    y = np.zeros(len(cands))
+    for _, ci in pairs:
+        y[ci] = 1.0
+    return feature_rows(cands), y
+
+
 def labelled(set_name=TRAIN_SET, log=print, suite=SUITE):
     """(features, labels) of every candidate of a seed set's sessions."""
     from jerklog.sim.independent import session
@@ -39,18 +52,12 @@ def labelled(set_name=TRAIN_SET, log=print, suite=SUITE):
         for index, (kind, minutes, region) in enumerate(suite):
             s = session(family, kind, minutes, rate_for(family, index, seed), region, seed)
             cap = board_capture(s)
-            cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
-            if not cands:
-                continue
-            truth_ms = [(j.t - s.t[0]) * 1000.0 for j in s.jerks]
-            pairs, _ = match(truth_ms, [c["t_ms"] for c in cands])
-            y = np.zeros(len(cands))
-            for _, ci in pairs:
-                y[ci] = 1.0
-            xs.append(feature_rows(cands))
-            ys.append(y)
-            log("  %s %-7s seed %d: %d candidates, %d of them jerks"
-                % (family, kind, seed, len(cands), int(y.sum())))
+            x, y = _labels(cap, [(j.t - s.t[0]) * 1000.0 for j in s.jerks])
+            if len(y):
+                xs.append(x)
+                ys.append(y)
+                log("  %s %-7s seed %d: %d candidates, %d of them jerks"
+                    % (family, kind, seed, len(y), int(y.sum())))
     return np.vstack(xs), np.concatenate(ys)
 
 
@@ -66,17 +73,12 @@ def labelled_scenarios(seeds=None, log=print):
             where = "left_" + region if region in ("wrist", "upper_arm", "ankle") else region
             cap = capture(raw.t_ms(), raw.values(), raw.rate_hz, raw.gyro_ddps is not None,
                           None, where)
-            cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
-            if not cands:
-                continue
-            pairs, _ = match([1000.0 * e.t for e in scn.truth], [c["t_ms"] for c in cands])
-            y = np.zeros(len(cands))
-            for _, ci in pairs:
-                y[ci] = 1.0
-            xs.append(feature_rows(cands))
-            ys.append(y)
-            log("  scenario %-9s seed %d: %d candidates, %d of them jerks"
-                % (name, seed, len(cands), int(y.sum())))
+            x, y = _labels(cap, [1000.0 * e.t for e in scn.truth])
+            if len(y):
+                xs.append(x)
+                ys.append(y)
+                log("  scenario %-9s seed %d: %d candidates, %d of them jerks"
+                    % (name, seed, len(y), int(y.sum())))
     return np.vstack(xs), np.concatenate(ys)
 
 

@@ -171,6 +171,16 @@ class Ingest:
         time_ms = self.utc_ms(st, t_ms)
         return time_ms if EARLIEST_MS <= time_ms < LATEST_MS else None
 
+    def _place(self, st, key, host_ms, rec):
+        """(unwrapped uptime ms, UTC ms) of a timed record; UTC None (and the record
+        counted as refused) when it falls outside 1985-2084."""
+        t_ms = st.unwrap(rec["t_ms"])
+        self._ensure_epoch(st, key, host_ms, t_ms)
+        time_ms = self._check_time(st, t_ms)
+        if time_ms is None:
+            self.refuse("%s outside 1985-2084" % rec["type"])
+        return t_ms, time_ms
+
     def _ensure_epoch(self, st, key, host_ms, t_ms):
         """Before any heartbeat or hello: a record arrived just after device time t_ms."""
         if st.epoch_ms is None and not st.model.known:
@@ -208,11 +218,8 @@ class Ingest:
                               rate_hz=rec["rate_hz"], has_gyro=int(st.has_gyro),
                               epoch_ms=st.epoch_ms, clock=st.clock, last_seq=st.last_seq)
         elif kind == "event":
-            t_ms = st.unwrap(rec["t_ms"])
-            self._ensure_epoch(st, key, host_ms, t_ms)
-            time_ms = self._check_time(st, t_ms)
+            t_ms, time_ms = self._place(st, key, host_ms, rec)
             if time_ms is None:
-                self.refuse("event outside 1985-2084")
                 return
             values = from_wire(rec, st.has_gyro)
             if store.add_event(key[0], key[1], rec["seq"], t_ms, time_ms, values):
@@ -222,22 +229,16 @@ class Ingest:
         elif kind == "evidence":
             head = None
             if rec["part"] == 0:
-                t_ms = st.unwrap(rec["t_ms"])
-                self._ensure_epoch(st, key, host_ms, t_ms)
-                time_ms = self._check_time(st, t_ms)
+                t_ms, time_ms = self._place(st, key, host_ms, rec)
                 if time_ms is None:
-                    self.refuse("evidence outside 1985-2084")
                     return
                 head = ev.head_of(rec, t_ms, time_ms, st.has_gyro)
             if store.add_evidence_part(key[0], key[1], rec["seq"], rec["cand"], rec["part"],
                                        rec["last"], head, rec["wave"]):
                 self.new_candidates += 1
         elif kind == "epoch":
-            t_ms = st.unwrap(rec["t_ms"])
-            self._ensure_epoch(st, key, host_ms, t_ms)
-            time_ms = self._check_time(st, t_ms)
+            t_ms, time_ms = self._place(st, key, host_ms, rec)
             if time_ms is None:
-                self.refuse("epoch outside 1985-2084")
                 return
             if store.add_epoch(key[0], key[1], t_ms, rec["seq"], time_ms, rec["samples"],
                                rec["gx_mg"], rec["gy_mg"], rec["gz_mg"], rec["peak_rms_mg"],
