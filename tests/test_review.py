@@ -16,9 +16,10 @@ from jerklog.store.database import Store
 T0 = 1_795_000_000_000  # 2026-11-18, a fixed UTC start
 
 
-def board_store(path, scenario="rest", seed=3, region="left_wrist"):
+def board_store(path, scenario="rest", seed=3, region="left_wrist", device_id=7):
     """A store with a board's events and their evidence: a generated scenario through the
-    board's own loop in memory and the host's ingest, as a simulated board would send it."""
+    board's own loop in memory and the host's ingest, as a simulated board would send it
+    (into the store at path, which may hold other boards already)."""
     from array import array
 
     from jerklog.boards.ingest import Ingest
@@ -33,7 +34,7 @@ def board_store(path, scenario="rest", seed=3, region="left_wrist"):
 
     board = _MemoryBoard(raw.rate_hz, True)
     det = detector.Detector(raw.rate_hz, detector.for_region(None, region))
-    loop = app.BoardLoop(board, det, protocol.FrameWriter(write, 7, 99), region, T0)
+    loop = app.BoardLoop(board, det, protocol.FrameWriter(write, device_id, 99), region, T0)
     loop.hello()
     t, v = raw.t_ms().tolist(), raw.values().tolist()
     times, flat = array("i", [0] * app.BATCH), array("h", [0] * (6 * app.BATCH))

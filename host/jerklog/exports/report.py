@@ -19,6 +19,7 @@ import numpy as np
 from jerklog import JerklogError, __version__
 from jerklog.diary import Diary
 from jerklog.diary.config import DAY_MS, EXTENTS, HOUR_MS, MINUTE_MS, WHEN
+from jerklog.exports import report_evidence
 from jerklog.exports import report_figures as figs
 from jerklog.exports import report_layout as lay
 from jerklog.extras import require
@@ -659,13 +660,16 @@ def _quality_tables(diary, S):
     return blocks
 
 
-def _document(diary, S, max_events, events=None):
-    """The sections after page 1, in order; each chart only where it carries information."""
+def _document(diary, S, max_events, events=None, evidence=None):
+    """The sections after page 1, in order; each chart only where it carries information.
+    evidence: report_evidence.gather's picks (None: no waveform stored)."""
     cfg = diary.config
     F = S["frequency"]
     secs = [lay.Section("The figures behind page 1, in full", [
         lay.Table(None, detail_rows(diary, S), widths=(1.05, 6.1), label=True, size=7.5)],
         key="detail", new_page=True)]
+    secs.append(lay.Section("What the jerks looked like", report_evidence.blocks(
+        diary, evidence), key="evidence", new_page=bool(evidence)))
     # Sleep-medicine habits: nights side by side, the interval histogram, the clock.
     blocks = []
     N = figs.nights(diary)
@@ -889,7 +893,8 @@ def write_report(store, out_path: str, from_ms: int | None = None,
     marks = store.review_marks() if store is not None else None
     header, rows = first_page(d, name, dob, summary=S, marks=marks)
     events = event_rows(d, max_events)
-    doc = _document(d, S, max_events, events)
+    picks = report_evidence.gather(store, d) if store is not None else None
+    doc = _document(d, S, max_events, events, picks)
     if ext == "pdf":
         pages = _write_pdf(d, out_path, header, rows, doc)
     else:
