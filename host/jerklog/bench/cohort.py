@@ -21,7 +21,8 @@ PARTS = ("events", "epochs")
 
 def import_task(path, out_dir, region, device=None, tz_name=None) -> dict:
     """Import one file into a private store and write its Parquet parts; a summary dict
-    (path, device_id, boot_id, samples, seconds, events, epochs, wall_s). Raises on a bad
+    (path, device_id, boot_id, samples, seconds, events, epochs, wall_s, judged: candidates
+    the host judged, None if it could not). Raises on a bad
     file (the caller reports it; the other tasks go on)."""
     import pandas as pd
 
@@ -33,10 +34,7 @@ def import_task(path, out_dir, region, device=None, tz_name=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="jerklog-cohort-") as tmp:
         with Store(os.path.join(tmp, "task.sqlite3")) as store:
             r = import_file(path, store, region, device, zone(tz_name) if tz_name else None)
-            with store.writing():
-                if store.begin(5.0):
-                    judge_store(store, pending_only=True)
-                    store.commit()
+            judged = _judge(store, judge_store)
             events = pd.DataFrame(list(store.events()))
             epochs = pd.DataFrame(store.epochs(), columns=list(EPOCH_COLUMNS))
     name = "%d-%d" % (r["device_id"], r["boot_id"])
@@ -45,7 +43,21 @@ def import_task(path, out_dir, region, device=None, tz_name=None) -> dict:
         _write_parquet(df, os.path.join(out_dir, part), name)
     return dict(path=path, device_id=r["device_id"], boot_id=r["boot_id"],
                 samples=r["samples"], seconds=r["seconds"], events=len(events),
-                epochs=len(epochs), wall_s=r["wall_s"])
+                epochs=len(epochs), wall_s=r["wall_s"], judged=judged)
+
+
+def _judge(store, judge_store):
+    """The host's judgement, as `jerklog import` gives it; None if it failed (the board's
+    decisions then stand, as in a store not rescored yet)."""
+    try:
+        with store.writing():
+            if not store.begin(5.0):
+                return None
+            judged, _ = judge_store(store, pending_only=True)
+            store.commit()
+        return judged
+    except Exception:  # noqa: BLE001 - the judge is optional to the dataset
+        return None
 
 
 def _write_parquet(df, folder, name):

@@ -40,17 +40,6 @@ def _left(seconds):
     return "%d s" % seconds
 
 
-def files_in(folder):
-    """The files import reads under folder (recursively), sorted by path."""
-    from jerklog.recordings.formats import READERS
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        found += [os.path.join(root, n) for n in sorted(names)
-                  if os.path.splitext(n)[1].lower() in READERS and not n.startswith(".")]
-    return sorted(found)
-
-
 def _options(args):
     from jerklog.localtime import parse_time, zone
     tz = zone(args.tz) if args.tz else None
@@ -120,6 +109,8 @@ def _judge(db):
 
 def _import_folder(args, db, opts, progress):
     from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from jerklog.recordings.formats import files_in
     paths = files_in(args.path)
     if not paths:
         raise JerklogError("%s holds no file import reads (.cwa, .gt3x, .bin, .csv)"

@@ -22,3 +22,13 @@ def open_logger(path) -> LoggerFile:
     if not os.path.isfile(path):
         raise file_error(path, "not a regular file")
     return OPENERS[kind](path)
+
+
+def files_in(folder) -> list:
+    """The files import reads under folder (recursively, hidden ones left out), sorted."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        found += [os.path.join(root, n) for n in sorted(names)
+                  if os.path.splitext(n)[1].lower() in READERS and not n.startswith(".")]
+    return sorted(found)
