@@ -1,6 +1,8 @@
 """`jerklog bench`: the benchmark figures of docs/benchmarks.md."""
 import sys
 
+from jerklog.cli.common import number
+
 
 def cmd_bench(args):
     from jerklog.bench import detect, firmware, load
@@ -34,9 +36,12 @@ def add_subcommands(sub):
                    "independent generator's tuning seeds and write its weights")
     p.add_argument("--out", metavar="WEIGHTS.json", help="train-judge: where to write the "
                    "weights (default: the package's judge/weights.json)")
-    p.add_argument("--devices", type=int, default=4, help="load: boards (default 4)")
-    p.add_argument("--rate", type=int, default=833, help="load: sample rate (default 833)")
-    p.add_argument("--minutes", type=float, default=10, help="load: length (default 10)")
+    p.add_argument("--devices", type=number(1, 16), default=4,
+                   help="load: boards, 1..16 (default 4)")
+    p.add_argument("--rate", type=number(25, 4000), default=833,
+                   help="load: sample rate in Hz, 25..4000 (default 833)")
+    p.add_argument("--minutes", type=number(0.05, 1440.0, float), default=10,
+                   help="load: length in minutes, 0.05..1440 (default 10)")
     p.add_argument("--seeds", choices=["tuning", "held-out", "both"], default="both",
                    help="which scenario seed set to run (default both)")
     p.set_defaults(func=cmd_bench)

@@ -3,6 +3,7 @@ import sys
 
 from jerklog.boards import deploy
 from jerklog.boards.deploy import HELLO_TIMEOUT_S, SETTABLE_KEYS, config, hardware
+from jerklog.cli.common import number
 
 
 def cmd_devices(args):
@@ -59,8 +60,9 @@ def add_subcommands(sub):
     p = sub.add_parser("devices", help="list connected boards and what firmware they run",
                        description="List the boards found by USB id and, for each one that "
                        "answers a hello, its device id, board, firmware version and region.")
-    p.add_argument("--timeout", type=float, default=HELLO_TIMEOUT_S, metavar="S",
-                   help="seconds to wait for each board's hello (default %g)" % HELLO_TIMEOUT_S)
+    p.add_argument("--timeout", type=number(0.0, 600.0, float), default=HELLO_TIMEOUT_S,
+                   metavar="S", help="seconds to wait for each board's hello, 0..600 "
+                   "(default %g)" % HELLO_TIMEOUT_S)
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("deploy", help="copy the firmware and its config to a board",
@@ -74,7 +76,7 @@ def add_subcommands(sub):
     p.add_argument("--region", required=True, choices=config.REGIONS, metavar="REGION",
                    help="body region the board is worn on: %s" % ", ".join(config.REGIONS))
     p.add_argument("--name", help="device name (default: kept from the board)")
-    p.add_argument("--rate", type=int, metavar="HZ",
+    p.add_argument("--rate", type=number(1, 100000), metavar="HZ",
                    help="sample rate (default: kept from the board, else the board's default)")
     p.set_defaults(func=cmd_deploy)
 

@@ -15,6 +15,22 @@ def region_type(text):
         raise argparse.ArgumentTypeError(str(e))
 
 
+def number(lo, hi, kind=int):
+    """argparse type: an int (or float) in lo..hi, checked where it is typed; anything else
+    (words, nan, a number past what the store or a board can hold) is a usage error."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or not lo <= value <= hi:  # nan fails both comparisons
+            raise argparse.ArgumentTypeError("%r is not %s in %s..%s" % (
+                text, "a whole number" if kind is int else "a number", lo, hi))
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
 def db_arg(p):
     """Add --db to a subcommand's parser."""
     p.add_argument("--db", metavar="PATH", default=None,

@@ -1,7 +1,10 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
 from jerklog import JerklogError
-from jerklog.cli.common import birth_date_type, db_arg, open_store, store_path
+from jerklog.cli.common import birth_date_type, db_arg, number, open_store, store_path
 from jerklog.files import refuse_overwrite
+from jerklog_firmware.config import DEVICE_ID_MAX
+
+NOTE_ID = number(1, 2 ** 63 - 1)  # what SQLite can hold
 
 
 # -- shared time arguments -----------------------------------------------------------------
@@ -144,7 +147,7 @@ def add_subcommands(sub):
     p.add_argument("--name", help="patient name (shown only if given)")
     p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,
                    help="date of birth (shown only if given)")
-    p.add_argument("--max-events", type=int, default=2000, metavar="N",
+    p.add_argument("--max-events", type=number(0, 10 ** 7), default=2000, metavar="N",
                    help="list at most N events (default 2000; all are in `export`)")
     db_arg(p)
     p.set_defaults(func=cmd_report)
@@ -166,8 +169,9 @@ def add_subcommands(sub):
         q.add_argument("--name", help="medication: the drug's name")
         q.add_argument("--dose", help="medication: dose as written ('500 mg', 'stopped')")
         q.add_argument("--text", help="free text ('flashing lights', 'two coffees')")
-        q.add_argument("--device", type=int, metavar="ID",
-                       help="the board the note is about (default: the wearer)")
+        q.add_argument("--device", type=number(0, DEVICE_ID_MAX), metavar="ID",
+                       help="the board the note is about, 0..%d (default: the wearer)"
+                       % DEVICE_ID_MAX)
         q.add_argument("--tz", metavar="ZONE", help="zone for --time without offset")
         db_arg(q)
 
@@ -180,10 +184,10 @@ def add_subcommands(sub):
     db_arg(q)
     q.set_defaults(func=cmd_note_list)
     q = nsub.add_parser("edit", help="change a note (give only what changes; '' clears)")
-    q.add_argument("id", type=int)
+    q.add_argument("id", type=NOTE_ID)
     note_fields(q, False)
     q.set_defaults(func=cmd_note_edit)
     q = nsub.add_parser("delete", help="delete a note")
-    q.add_argument("id", type=int)
+    q.add_argument("id", type=NOTE_ID)
     db_arg(q)
     q.set_defaults(func=cmd_note_delete)

@@ -6,7 +6,8 @@ import sys
 import time
 
 from jerklog import JerklogError, StorageError
-from jerklog.cli.common import db_arg, open_store, region_type, store_path
+from jerklog.cli.common import db_arg, number, open_store, region_type, store_path
+from jerklog_firmware.config import DEVICE_ID_MAX
 
 
 def _notice(progress):
@@ -312,16 +313,18 @@ def add_subcommands(sub, what):
                        help="print the scenarios --scenario can generate, and exit")
         p.add_argument("--minutes", type=float, default=None,
                        help="scenario length in minutes (default: the scenario's own)")
-        p.add_argument("--seed", type=int, default=0, help="scenario random seed (default 0)")
-        p.add_argument("--rate", type=int, default=100,
+        p.add_argument("--seed", type=number(0, 2 ** 32 - 1), default=0,
+                       help="scenario random seed, 0..2^32-1 (default 0)")
+        p.add_argument("--rate", type=number(50, 1000), default=100,
                        help="scenario sample rate in Hz, 50..1000 (default 100)")
         p.add_argument("--region", default="wrist", type=region_type,
                        help="body region the simulated sensor is worn on, as a board's config "
                        "names it (wrist, left_wrist, ankle, trunk, ...; 'left arm' is read as "
                        "left_wrist; default wrist)")
-        p.add_argument("--device-id", type=int, default=1,
-                       help="simulated device id (default 1; several devices count up from it)")
-        p.add_argument("--devices", type=int, default=1, metavar="N",
+        p.add_argument("--device-id", type=number(1, DEVICE_ID_MAX - 3), default=1,
+                       help="simulated device id, 1..%d (default 1; several devices count up "
+                       "from it)" % (DEVICE_ID_MAX - 3))
+        p.add_argument("--devices", type=number(1, 4), default=1, metavar="N",
                        help="simulate N sensors (1-4) worn at once on left_wrist, "
                        "right_wrist, right_ankle and trunk: the scenario's jerks are seen by "
                        "all (generalised), and each sensor has jerks of its own (focal)")

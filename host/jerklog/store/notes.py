@@ -46,6 +46,11 @@ def _clean(value, what):
     if value is None:
         return None
     value = str(value).strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal sent that are not UTF-8 text
+        raise JerklogError("%s %r is not UTF-8 text: check the terminal's character set"
+                           % (what, value)) from None
     if len(value) > MAX_TEXT:
         raise JerklogError("%s is longer than %d characters" % (what, MAX_TEXT))
     return value or None
