@@ -1,5 +1,6 @@
 """`jerklog review`: the review page on this computer, until its tab is closed or Ctrl-C."""
-from jerklog.cli.common import db_arg, open_store
+from jerklog import JerklogError
+from jerklog.cli.common import db_arg, number, open_store
 from jerklog.cli.diary import _range, _range_args
 
 
@@ -7,7 +8,11 @@ def cmd_review(args):
     from jerklog.exports.review import ReviewServer
     zones, from_ms, to_ms = _range(args)
     with open_store(args, create=False) as store:
-        server = ReviewServer(store, from_ms, to_ms, zones, port=args.port)
+        try:
+            server = ReviewServer(store, from_ms, to_ms, zones, port=args.port)
+        except OSError as e:  # the port is taken, or not ours to bind
+            raise JerklogError("cannot serve on 127.0.0.1:%d: %s" % (args.port,
+                                                                     e.strerror or e))
         n = server.review.counts()["total"]
         print("review: %d events; open %s in a browser on this computer (Ctrl-C stops)"
               % (n, server.url), flush=True)
@@ -28,7 +33,7 @@ def add_subcommands(sub):
                        "and appear in the CSV diary and the report. Stops when the page is "
                        "closed, or on Ctrl-C.")
     _range_args(p, "list")
-    p.add_argument("--port", type=int, default=0, metavar="N",
+    p.add_argument("--port", type=number(0, 65535), default=0, metavar="N",
                    help="port on 127.0.0.1 (default: any free one)")
     db_arg(p)
     p.set_defaults(func=cmd_review)
