@@ -14,7 +14,7 @@ import numpy as np
 
 from jerklog import JerklogError
 from jerklog.evidence import Wave
-from jerklog.localtime import iso_times
+from jerklog.localtime import Zones, iso_times
 
 MARKS = ("confirmed", "rejected", "unsure")
 BASELINE_END = 5     # gravity: the median of the samples up to this many before the peak's
@@ -48,7 +48,8 @@ class Reviewing:
     marks, and the marks given in this session (so they can be undone, newest first)."""
 
     def __init__(self, store, from_ms=None, to_ms=None, zones=None):
-        self.store, self.from_ms, self.to_ms, self.zones = store, from_ms, to_ms, zones
+        self.store, self.from_ms, self.to_ms = store, from_ms, to_ms
+        self.zones = zones if isinstance(zones, Zones) else Zones(zones)
         self.undo_stack = []     # (device_id, boot_id, seq) marked in this session
         self.given = 0
         self.refresh()
