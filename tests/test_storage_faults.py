@@ -436,7 +436,7 @@ def test_record_on_a_full_disk(tmp_path, capsys):
     log_dir, night = untethered_night(tmp_path, seconds=240, jerks=JERKS)
     night_keys = set(flash.events_kept(log_dir))
     with morning_board(tmp_path, log_dir) as dev:
-        rc, err, db = on_tmpfs(tmp_path, "200k", ["record", dev.port, "--db", "DB"])
+        rc, err, db = on_tmpfs(tmp_path, "320k", ["record", dev.port, "--db", "DB"])
     line = error_line(err)
     assert rc == 1 and "the disk is full" in line, line
     stored, kept = counts(line)
