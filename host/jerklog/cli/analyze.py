@@ -2,6 +2,14 @@
 from jerklog.cli.common import region_type
 
 
+def units_arg(p):
+    """--units: a recording's acceleration in g (the contract) or m/s^2 (converted)."""
+    from jerklog.recordings.rawfile import UNITS
+    p.add_argument("--units", choices=UNITS, default="g",
+                   help="unit of the ax, ay, az columns: g (default) or m/s2 (divided by "
+                   "9.80665 as read); a file whose gravity reads 9.8 is refused without it")
+
+
 # -- analyze -----------------------------------------------------------------------------
 def cmd_analyze(args):
     from jerklog.files import refuse_overwrite
@@ -14,7 +22,7 @@ def cmd_analyze(args):
         progress.update("%.1f min of recording analysed" % (samples / rate / 60.0))
 
     n = write_judged_csv(args.raw, args.out, region=args.region, progress=show,
-                         board_only=args.board_only)
+                         board_only=args.board_only, units=args.units)
     progress.done("%d events written to %s" % (n, args.out))
     return 0
 
@@ -33,6 +41,7 @@ def add_subcommands(sub):
     p.add_argument("--region", type=region_type,
                    help="body region, added as a column (a board's region name; 'left arm' "
                    "is read as left_wrist)")
+    units_arg(p)
     p.add_argument("--board-only", action="store_true",
                    help="the board's own decisions, without the host's judgement")
     p.set_defaults(func=cmd_analyze)

@@ -67,6 +67,8 @@ def cmd_simulate(args):
     from jerklog.sim.device import SimDevice
 
     start_ms = parse_time(args.start, what="--start") if args.start else int(time.time() * 1000)
+    if args.units != "g" and not args.raw:
+        raise JerklogError("--units is the unit of a --raw recording; a scenario is in g")
     if args.raw and args.devices != 1:
         raise JerklogError("--devices plays generated scenarios; --raw replays one recording")
     if args.save_raw:
@@ -82,7 +84,8 @@ def cmd_simulate(args):
         boards = []  # (region, stream path, device id)
         if args.raw:
             stream = os.path.join(tmp, "recording.jls")
-            rate, _, samples = rawfile.csv_to_stream(args.raw, stream)
+            rate, _, samples = rawfile.csv_to_stream(args.raw, stream, args.units,
+                                                     max_rate_hz=SIM_MAX_RATE_HZ)
             boards.append((args.region, stream, args.device_id))
             source = args.raw
         elif args.devices > 1:
@@ -272,6 +275,10 @@ class _ListScenarios(argparse.Action):
         parser.exit()
 
 
+# The firmware's buffers grow with the rate: in a 192 KB heap (sim/device.py) it starts at
+# 1000 Hz and fails to allocate at 1100 Hz (measured; the scenario's --rate stops there too).
+SIM_MAX_RATE_HZ = 1000
+
 # How long another process may hold the store's write lock before recording stops (the
 # boards keep what is not stored). A jerklog writer holds it for milliseconds; minutes mean
 # a stuck process or a database browser with a transaction open. A board's log holds days.
@@ -309,6 +316,8 @@ def add_subcommands(sub, what):
         src.add_argument("--scenario", default="night",
                          help="generate a scenario with known jerks (default: night); "
                          "--list-scenarios prints them")
+        from jerklog.cli.analyze import units_arg
+        units_arg(p)
         p.add_argument("--list-scenarios", action=_ListScenarios,
                        help="print the scenarios --scenario can generate, and exit")
         p.add_argument("--minutes", type=float, default=None,

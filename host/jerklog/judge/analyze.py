@@ -11,12 +11,13 @@ from jerklog.recordings.rawfile import iter_rows
 
 
 def analyze_judged(raw_path: str, settings: dict | None = None, region: str = "unknown",
-                   progress=None, board_only: bool = False) -> list:
+                   progress=None, board_only: bool = False, units: str = "g") -> list:
     """Events of a raw CSV as dicts of EVENT_COLUMNS plus t (s, input clock, text): the host's
-    judgement of every candidate, or the board's own decision (board_only)."""
+    judgement of every candidate, or the board's own decision (board_only). units: of the
+    acceleration columns (rawfile.UNITS)."""
     board = None
     t0 = 0
-    for reader, chunk in iter_rows(raw_path):
+    for reader, chunk in iter_rows(raw_path, units):
         if board is None:
             try:
                 board = BoardInMemory(reader.rate_hz, reader.has_gyro, settings, region)
@@ -41,10 +42,11 @@ def analyze_judged(raw_path: str, settings: dict | None = None, region: str = "u
 
 def write_judged_csv(raw_path: str, out_path: str, region: str | None = None,
                      settings: dict | None = None, progress=None,
-                     board_only: bool = False) -> int:
+                     board_only: bool = False, units: str = "g") -> int:
     """analyze: the events of raw_path into out_path (atomically); return how many."""
     columns = ["t"] + list(COLUMN_NAMES) + (["region"] if region else [])
-    events = analyze_judged(raw_path, settings, region or "unknown", progress, board_only)
+    events = analyze_judged(raw_path, settings, region or "unknown", progress, board_only,
+                            units)
     with atomic_output(out_path, newline="") as f:
         f.write(",".join(columns) + "\n")
         for ev in events:

@@ -5,8 +5,10 @@ into the same integers (t in us, acceleration in mg, rotation in 0.1 deg/s). Eve
 streams: a recording larger than memory is converted in chunks.
 """
 import os
+import re
 import stat
 import struct
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 
@@ -16,6 +18,11 @@ from jerklog.recordings.recording import Recording, write_raw_csv
 from jerklog_firmware import board_sim
 
 CHUNK = 65536  # samples per write
+
+UNITS = ("g", "m/s2")  # acceleration units a raw CSV may be in (--units); gyro is deg/s
+STANDARD_GRAVITY = "9.80665"  # m/s^2 per g
+_STILL_PROBE = 2000  # samples whose median magnitude tells the units
+_DECIMAL = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?\s*$")
 
 
 class _Utf8Lines:
@@ -40,8 +47,60 @@ class _Utf8Lines:
         return line
 
 
-def open_raw(path: str):
-    """Open a raw CSV and return (file, RawReader); errors name the file and line."""
+class _InG:
+    """The lines of a raw CSV in m/s^2 with ax, ay, az rewritten in g (exact decimals divided
+    by 9.80665) before the board's parser reads them, so its range and rounding are those of
+    g. Text that is no plain decimal is left for the parser to refuse with its line."""
+
+    _G = Decimal(STANDARD_GRAVITY)
+    _STEP = Decimal("0.000001")
+
+    def __init__(self, lines):
+        self._lines = lines
+        self._cols = None
+
+    def readline(self):
+        line = self._lines.readline()
+        if not line:
+            return line
+        if self._cols is None:
+            try:
+                self._cols = rawcsv.parse_header(line)[1:4]
+            except ValueError:
+                self._cols = ()  # the parser says what is wrong with the header
+            return line
+        body = line.rstrip("\r\n")
+        fields = body.split(",")
+        for i in self._cols:
+            if i < len(fields) and _DECIMAL.match(fields[i]):
+                g = (Decimal(fields[i].strip()) / self._G).quantize(self._STEP, ROUND_HALF_EVEN)
+                fields[i] = format(g, "f")
+        return ",".join(fields) + line[len(body):]
+
+
+def check_units(path: str, acc_mg, units: str = "g") -> None:
+    """Refuse a recording whose acceleration at rest is not about 1 in the units it is read
+    in: gravity reads 9.8 in m/s^2 (about 0.1 if a file in g is read as m/s^2). acc_mg: the
+    first samples as read (n, 3)."""
+    if len(acc_mg) == 0:
+        return
+    still = float(np.median(np.sqrt(np.sum(np.asarray(acc_mg[:_STILL_PROBE],
+                                                      dtype=np.float64) ** 2, axis=1)))) / 1000
+    if units == "g" and 7.0 <= still <= 13.0:
+        raise JerklogError("%s: acceleration at rest is %.2f (median magnitude of the first "
+                           "samples), gravity in m/s^2, not 1 g: give --units m/s2 to convert "
+                           "(divided by %s)" % (path, still, STANDARD_GRAVITY))
+    if units == "m/s2" and 0.07 <= still <= 0.13:
+        raise JerklogError("%s: with --units m/s2 the acceleration at rest is %.2f g "
+                           "(median magnitude of the first samples): the file is in g "
+                           "already; leave out --units" % (path, still))
+
+
+def open_raw(path: str, units: str = "g"):
+    """Open a raw CSV and return (file, RawReader); errors name the file and line. units:
+    the acceleration columns' unit, "g" or "m/s2" (converted to g as read)."""
+    if units not in UNITS:
+        raise JerklogError("acceleration units %r: give g or m/s2" % (units,))
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -57,19 +116,25 @@ def open_raw(path: str):
     except OSError as e:
         raise JerklogError("cannot read %s: %s" % (path, e.strerror or e))
     try:
-        return f, rawcsv.RawReader(_Utf8Lines(f))
+        lines = _Utf8Lines(f)
+        return f, rawcsv.RawReader(_InG(lines) if units == "m/s2" else lines)
     except ValueError as e:
         f.close()
         raise JerklogError("%s: %s" % (path, e))
 
 
-def iter_rows(path):
-    """Yield (reader, chunk) pairs: chunk is an int64 array (n, 7) of t_us, ax..gz."""
-    f, reader = open_raw(path)
+def iter_rows(path, units="g"):
+    """Yield (reader, chunk) pairs: chunk is an int64 array (n, 7) of t_us, ax..gz (mg, 0.1
+    deg/s). units: see open_raw; a recording whose gravity says otherwise is refused."""
+    f, reader = open_raw(path, units)
     with f:
         buf = np.empty((CHUNK, 7), dtype=np.int64)
         n = 0
+        checked = False
         while True:
+            if n == _STILL_PROBE and not checked:
+                check_units(path, buf[:n, 1:4], units)
+                checked = True
             try:
                 row = reader.next_row()
             except ValueError as e:
@@ -81,6 +146,8 @@ def iter_rows(path):
             if n == CHUNK:
                 yield reader, buf[:n]
                 n = 0
+        if not checked:
+            check_units(path, buf[:n, 1:4], units)
         if n:
             yield reader, buf[:n]
 
@@ -98,14 +165,20 @@ def stream_records(t_ms, values):
     return rec.tobytes()
 
 
-def csv_to_stream(csv_path: str, stream_path: str) -> tuple:
-    """Check a raw CSV and convert it to a sim stream; return (rate_hz, has_gyro, samples)."""
+def csv_to_stream(csv_path: str, stream_path: str, units: str = "g",
+                  max_rate_hz: int | None = None) -> tuple:
+    """Check a raw CSV and convert it to a sim stream; return (rate_hz, has_gyro, samples).
+    A rate above max_rate_hz (what the board that plays it can run) is refused first."""
     total = 0
     rate = has_gyro = None
     with open(stream_path, "wb") as out:
-        for reader, chunk in iter_rows(csv_path):
+        for reader, chunk in iter_rows(csv_path, units):
             if rate is None:
                 rate, has_gyro = reader.rate_hz, reader.has_gyro
+                if max_rate_hz and rate > max_rate_hz:
+                    raise JerklogError("%s: sample rate %d Hz is above the %d Hz the simulated "
+                                       "board runs in a board's heap; jerklog analyze takes "
+                                       "up to 4000 Hz" % (csv_path, rate, max_rate_hz))
                 write_stream_header(out, rate, has_gyro)
             t_ms = (chunk[:, 0] - reader.t0_us + 500) // 1000  # rawcsv.to_ms, vectorised
             if t_ms[-1] > 2 ** 31 - 1:
