@@ -46,7 +46,16 @@ def open_store(args, create=True):
     """The store named by --db, $JERKLOG_DB or the default; create=False for commands that
     only read it, so a mistyped path is an error instead of an empty diary."""
     from jerklog.store import Store
-    return Store(store_path(args), create=create)
+    from jerklog.store.database import BUSY_TIMEOUT_MS
+    path = store_path(args)
+    try:
+        return Store(path, create=create)
+    except JerklogError as e:
+        if "database is locked" not in str(e):  # SQLite's words for another process's lock
+            raise
+        raise type(e)("the store %s is locked by another process (waited %.0f s): close "
+                      "what holds it (a database browser, a stuck jerklog) and try again"
+                      % (path, BUSY_TIMEOUT_MS / 1000)) from None
 
 
 def birth_date_type(text):

@@ -1,5 +1,5 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
-from jerklog import JerklogError
+from jerklog import JerklogError, StorageError
 from jerklog.cli.common import birth_date_type, db_arg, number, open_store, store_path
 from jerklog.files import refuse_overwrite
 from jerklog_firmware.config import DEVICE_ID_MAX
@@ -69,6 +69,33 @@ def cmd_report(args):
 
 
 # -- note ----------------------------------------------------------------------------------
+NOTE_LOCK_WAIT_S = 60.0  # a recorder holds the lock for milliseconds; minutes mean a stuck one
+
+
+def _write_lock(store, args):
+    """Take the store's write lock before a note changes: a lock another process holds is
+    waited for with a message (as record does), up to --lock-wait, then one line."""
+    import sys
+    import time
+    if store.begin(wait_s=0.5):
+        return
+    print("note: store locked by another process, waiting (up to %.0f s)..." % args.lock_wait,
+          file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    if not store.begin(wait_s=args.lock_wait):
+        raise StorageError("the store %s is still locked by another process after %.0f s: "
+                           "nothing was changed; try again when it is free (or a longer "
+                           "--lock-wait)" % (store.path, time.monotonic() - t0))
+    print("note: store unlocked after %.0f s" % (time.monotonic() - t0), file=sys.stderr,
+          flush=True)
+
+
+def _lock_wait_arg(q):
+    q.add_argument("--lock-wait", type=number(0.0, 86400.0, float), default=NOTE_LOCK_WAIT_S,
+                   metavar="SECONDS", help="wait this long for a store locked by another "
+                   "process (default %.0f)" % NOTE_LOCK_WAIT_S)
+
+
 def cmd_note_add(args):
     import time
 
@@ -76,7 +103,10 @@ def cmd_note_add(args):
     from jerklog.store import notes
     zones = Zones(args.tz)
     when = zones.parse_time(args.time, "--time") if args.time else int(time.time() * 1000)
+    notes.new_note(when, args.kind, name=args.name, dose=args.dose, text=args.text,
+                   device_id=args.device)  # a wrong note creates no store
     with open_store(args, create=True) as store:  # notes may come before recordings
+        _write_lock(store, args)
         nid = notes.add_note(store, when, args.kind, name=args.name, dose=args.dose,
                              text=args.text, device_id=args.device)
         print("note %d: %s" % (nid, notes.format_notes([store.note(nid)],
@@ -103,6 +133,7 @@ def cmd_note_edit(args):
     zones = Zones(args.tz)
     with open_store(args, create=False) as store:
         when = zones.parse_time(args.time, "--time") if args.time else None
+        _write_lock(store, args)
         n = notes.edit_note(store, args.id, when=when, kind=args.kind, name=args.name,
                             dose=args.dose, text=args.text, device_id=args.device)
         print("note %d: %s" % (n["id"], notes.format_notes([n], zones.tzs[0])[0].strip()))
@@ -112,6 +143,7 @@ def cmd_note_edit(args):
 def cmd_note_delete(args):
     from jerklog.store import notes
     with open_store(args, create=False) as store:
+        _write_lock(store, args)
         n = notes.delete_note(store, args.id)
     print("deleted note %d (%s: %s)" % (n["id"], n["kind"], notes.describe(n)))
     return 0
@@ -173,6 +205,7 @@ def add_subcommands(sub):
                        help="the board the note is about, 0..%d (default: the wearer)"
                        % DEVICE_ID_MAX)
         q.add_argument("--tz", metavar="ZONE", help="zone for --time without offset")
+        _lock_wait_arg(q)
         db_arg(q)
 
     q = nsub.add_parser("add", help="add a note")
@@ -189,5 +222,6 @@ def add_subcommands(sub):
     q.set_defaults(func=cmd_note_edit)
     q = nsub.add_parser("delete", help="delete a note")
     q.add_argument("id", type=NOTE_ID)
+    _lock_wait_arg(q)
     db_arg(q)
     q.set_defaults(func=cmd_note_delete)

@@ -72,9 +72,10 @@ def _check(note):
                            % (note["device_id"], DEVICE_ID_MAX))
 
 
-def add_note(store: Store, when, kind: str, name: str | None = None, dose: str | None = None,
-             text: str | None = None, device_id: int | None = None, tz=None) -> int:
-    """Check and store one note; return its id.
+def new_note(when, kind: str, name: str | None = None, dose: str | None = None,
+             text: str | None = None, device_id: int | None = None, tz=None) -> dict:
+    """One note checked, as the fields Store.add_note takes (a JerklogError if it is wrong),
+    so a wrong note is refused before a store is opened or created.
 
     kind 'medication' needs a name (dose is free text: '500 mg', '2 x 250 mg', 'stopped');
     'trigger' (a stimulus the wearer noticed: light, sound, touch, movement) and 'note'
@@ -84,7 +85,13 @@ def add_note(store: Store, when, kind: str, name: str | None = None, dose: str |
                 name=_clean(name, "name"), dose=_clean(dose, "dose"),
                 text=_clean(text, "text"), device_id=device_id)
     _check(note)
-    return store.add_note(**note)
+    return note
+
+
+def add_note(store: Store, when, kind: str, name: str | None = None, dose: str | None = None,
+             text: str | None = None, device_id: int | None = None, tz=None) -> int:
+    """Check and store one note (see new_note); return its id."""
+    return store.add_note(**new_note(when, kind, name, dose, text, device_id, tz))
 
 
 def list_notes(store: Store, from_ms: int | None = None, to_ms: int | None = None,
