@@ -180,3 +180,11 @@ def test_a_cwa_wall_clock_is_read_in_the_zone_at_its_date():
     assert utc_ms(winter, None, berlin) == winter - 3_600_000
     assert utc_ms(summer, None, berlin) == summer - 7_200_000
     assert utc_ms(summer, -18_000_000, berlin) == summer + 18_000_000
+
+
+def test_a_rate_the_boards_loop_cannot_hold_is_refused_in_one_line(db, tmp_path):
+    raw = synthetic_recording(1.0, 1600)
+    p = str(tmp_path / "fast.csv")
+    raw.write_csv(p)
+    with Store(db) as s, pytest.raises(JerklogError, match="1600 Hz is outside the 25..1000"):
+        import_file(p, s, "trunk", start_ms=1_800_000_000_000)
