@@ -168,7 +168,8 @@ def open_gt3x(path) -> LoggerFile:
         scale = float(info["Acceleration Scale"]) or scale
     except (KeyError, ValueError):
         pass
-    swap_xy = serial.startswith("MOS") and firmware == "1.6.0"
+    # wGT3X-BT firmware 1.6.0 (compared as numbers: the one version literal is jerklog's own)
+    swap_xy = serial.startswith("MOS") and firmware.split(".") == ["1", "6", "0"]
     checks = {"records": 0, "bad_records": 0, "bad_activity": 0, "skipped_bytes": 0,
               "truncated_bytes": 0, "gaps": 0, "time_jumps": 0, "lost_samples": 0,
               "usb_events": 0}
