@@ -1,5 +1,6 @@
 """Where jerklog keeps its data, and how it writes files that only the user may read."""
 import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -84,6 +85,11 @@ def scratch(what):
         shutil.rmtree(path, ignore_errors=True)
 
 
+# A write into the output that fails for room (a full disk, a quota, a file-size limit):
+# one line, whatever part of an export or report was writing.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
 @contextlib.contextmanager
 def atomic_output(path, mode="w", newline=None):
     """Write to a private temporary file beside path and rename it into place on success.
@@ -106,8 +112,14 @@ def atomic_output(path, mode="w", newline=None):
     try:
         os.fchmod(fd, 0o600)
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
+        try:
+            with os.fdopen(fd, mode, **kwargs) as f:
+                yield f
+        except OSError as e:
+            if e.errno not in _FULL:
+                raise
+            raise JerklogError("cannot write %s: %s; nothing was written (make room, or "
+                               "write elsewhere)" % (path, e.strerror or e)) from None
         try:
             os.replace(tmp, path)
         except OSError as e:
