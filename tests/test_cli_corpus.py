@@ -190,3 +190,15 @@ def test_a_store_another_process_holds_exclusively_is_named_so(template, tmp_pat
         con.rollback()
         con.close()
     assert rc == 1 and "is locked by another process (waited 10 s)" in err, err
+
+
+# -- item 4: what --help says ----------------------------------------------------------------
+TIME_OPTIONS = ("from_", "to", "time", "start", "edf_start", "dob")
+NOT_YET = {("import", "start")}  # another developer's new command (reported)
+
+
+def test_every_time_option_says_iso_8601_in_its_help():
+    from test_cli_properties import LEAVES
+    missing = {(cmd, a.dest) for cmd, p in LEAVES.items() for a in p._actions
+               if a.dest in TIME_OPTIONS and "ISO 8601" not in (a.help or "")}
+    assert missing - NOT_YET == set()

@@ -161,11 +161,12 @@ def add_subcommands(sub):
     p.add_argument("--out", required=True, metavar="FILE", help="file to write")
     _range_args(p)
     p.add_argument("--edf-start", metavar="ISO-TIME",
-                   help="edf: count onsets from this time (the EEG's start); default --from, "
-                   "else the first event")
+                   help="edf: count onsets from this time (the EEG's start), ISO 8601 as "
+                   "--from; default --from, else the first event")
     p.add_argument("--name", help="edf: patient name for the header (omitted if not given)")
     p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,
-                   help="edf: date of birth for the header (omitted if not given)")
+                   help="edf: date of birth for the header, an ISO 8601 date such as "
+                   "1980-12-31 (omitted if not given)")
     db_arg(p)
     p.set_defaults(func=cmd_export)
 
@@ -178,7 +179,8 @@ def add_subcommands(sub):
     _range_args(p)
     p.add_argument("--name", help="patient name (shown only if given)")
     p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,
-                   help="date of birth (shown only if given)")
+                   help="date of birth, an ISO 8601 date such as 1980-12-31 (shown only if "
+                   "given)")
     p.add_argument("--max-events", type=number(0, 10 ** 7), default=2000, metavar="N",
                    help="list at most N events (default 2000; all are in `export`)")
     db_arg(p)
