@@ -57,8 +57,10 @@ def test_unknown_scenario_and_bad_rate_are_clear_errors(tmp_path, capsys):
     db = str(tmp_path / "s.sqlite3")
     assert main(["simulate", "--scenario", "marathon", "--db", db]) == 1
     assert "unknown scenario 'marathon'" in capsys.readouterr().err
-    assert main(["simulate", "--scenario", "rest", "--rate", "20", "--db", db]) == 1
-    assert "outside 50..1000 Hz" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # a rate out of range: a usage error
+        main(["simulate", "--scenario", "rest", "--rate", "20", "--db", db])
+    assert usage.value.code == 2
+    assert "'20' is not a whole number in 50..1000" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # a region no board accepts: a usage error
         main(["simulate", "--scenario", "rest", "--region", "nose", "--db", db])
     assert usage.value.code == 2
