@@ -8,7 +8,6 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -183,7 +182,6 @@ def test_a_store_another_process_holds_exclusively_is_named_so(template, tmp_pat
     con.execute("PRAGMA locking_mode=EXCLUSIVE")
     con.execute("BEGIN EXCLUSIVE")
     con.execute("CREATE TABLE IF NOT EXISTS held (a)")
-    threading.Timer(20, con.rollback).start()
     try:
         rc, _, err = check_run(["note", "list"], d, str(tmp_path / "xdg"))
     finally:
