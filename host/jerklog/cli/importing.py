@@ -3,7 +3,7 @@ device recordings; a folder uses every core, one line per file and a summary."""
 import os
 
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, region_type, store_path
+from jerklog.cli.common import db_arg, number, region_type, store_path
 
 
 def _describe(r):
@@ -89,7 +89,17 @@ def cmd_import(args):
                 os.path.basename(args.path), pct, _span(done / r["rate_hz"]), r["events"],
                 _left(left)))
 
-        r = _one(args.path, db, opts, show)
+        existed = os.path.exists(db)
+        try:
+            r = _one(args.path, db, opts, show)
+        except BaseException:
+            if not existed:  # a failed first import leaves no empty store behind
+                for suffix in ("", "-wal", "-shm"):
+                    try:
+                        os.remove(db + suffix)
+                    except OSError:
+                        pass
+            raise
         progress.done(_describe(r) + _judge(db))
         return 0
     return _import_folder(args, db, opts, progress)
@@ -161,9 +171,10 @@ def add_subcommands(sub):
                    help="IANA time zone the logger's clock was set in, for files that do not "
                    "state their UTC offset (.cwa, raw CSV); default this computer's")
     p.add_argument("--start", metavar="ISO-TIME",
-                   help="time of the first sample (required for a raw CSV, which has no "
-                   "clock; overrides the file's)")
-    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="time of the first sample, ISO 8601 (2026-11-20T22:30:00, with or "
+                   "without an offset; required for a raw CSV, which has no clock; overrides "
+                   "the file's)")
+    p.add_argument("--jobs", type=number(0, 256), default=0, metavar="N",
                    help="files imported at once from a folder (default: every core)")
     db_arg(p)
     p.set_defaults(func=cmd_import)

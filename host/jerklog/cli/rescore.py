@@ -1,7 +1,7 @@
 """`jerklog rescore`: judge the stored evidence again (after the host's judgement changed),
 without a new recording."""
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, open_store
+from jerklog.cli.common import db_arg, number, open_store
 
 
 def cmd_rescore(args):
@@ -44,6 +44,6 @@ def add_subcommands(sub):
     db_arg(p)
     p.add_argument("--pending", action="store_true",
                    help="only candidates not judged yet (or judged by another version)")
-    p.add_argument("--lock-wait", type=float, default=30.0, metavar="S",
+    p.add_argument("--lock-wait", type=number(0, 86400, float), default=30.0, metavar="S",
                    help="seconds to wait for another jerklog writing the store (default 30)")
     p.set_defaults(func=cmd_rescore)
