@@ -12,6 +12,9 @@ def cmd_bench(args):
         detect.main(sets, log=log)
     if args.what in ("firmware", "all"):
         firmware.firmware_cost(log=log)
+    if args.what == "import":
+        from jerklog.bench import import_speed
+        return import_speed.main(["--days", repr(args.days)])
     if args.what == "train-judge":
         from jerklog.bench.judge_training import train
         train(path=args.out or None, log=log)
@@ -29,11 +32,15 @@ def add_subcommands(sub):
                        "shared/data/real (or $JERKLOG_REAL_DATA). firmware: microseconds and "
                        "bytes allocated per sample of the firmware's hot path under "
                        "micropython -X heapsize=192k, with estimated CPU share per board.")
-    p.add_argument("what", choices=["detect", "firmware", "load", "train-judge", "all"],
+    p.add_argument("what", choices=["detect", "firmware", "load", "import", "train-judge",
+                                    "all"],
                    nargs="?", default="all", help="load (not part of all: it runs in real "
                    "time): --devices boards at --rate Hz streaming raw samples for --minutes; "
-                   "train-judge (not part of all): fit the host's judgement on the "
-                   "independent generator's tuning seeds and write its weights")
+                   "import (not part of all): jerklog import of a --days long .cwa, x real "
+                   "time and peak memory; train-judge (not part of all): fit the host's "
+                   "judgement on both generators' tuning seeds and write its weights")
+    p.add_argument("--days", type=number(0.01, 31, float), default=1.0,
+                   help="import: length of the generated .cwa (default 1 day)")
     p.add_argument("--out", metavar="WEIGHTS.json", help="train-judge: where to write the "
                    "weights (default: the package's judge/weights.json)")
     p.add_argument("--devices", type=number(1, 16), default=4,
