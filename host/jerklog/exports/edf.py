@@ -15,7 +15,6 @@ EEG's start, so both files count seconds from the same instant.
 import datetime as dt
 import os
 import shutil
-import tempfile
 import unicodedata
 import warnings
 
@@ -24,7 +23,7 @@ import numpy as np
 from jerklog import JerklogError, __version__
 from jerklog.diary import Diary
 from jerklog.extras import require
-from jerklog.files import atomic_output
+from jerklog.files import atomic_output, scratch_dir
 from jerklog.localtime import Zones, offset_text
 from jerklog.store.notes import describe
 
@@ -101,7 +100,9 @@ def write_edf(store, out_path: str, from_ms: int | None = None, to_ms: int | Non
     # Each data record carries one annotation; records of up to 60 s make the file's length
     # reach the last annotation wherever that is possible.
     record_s = int(min(60, max(1, np.ceil(span_s / max(len(kept), 1)))))
-    tmpdir = tempfile.mkdtemp(prefix="jerklog-edf-")
+    # pyedflib writes by path: a private scratch folder in the data dir, which the next run
+    # sweeps if this one is killed (files.scratch_dir), not the system temporary folder.
+    tmpdir = scratch_dir("edf")
     try:
         tmp = os.path.join(tmpdir, "out.edf")
         w = pyedflib.EdfWriter(tmp, 0, file_type=pyedflib.FILETYPE_EDFPLUS)
