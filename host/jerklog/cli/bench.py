@@ -14,7 +14,7 @@ def cmd_bench(args):
         firmware.firmware_cost(log=log)
     if args.what == "import":
         from jerklog.bench import import_speed
-        return import_speed.main(["--days", repr(args.days)])
+        return import_speed.main(["--days", repr(args.days)]) or 0
     if args.what == "train-judge":
         from jerklog.bench.judge_training import train
         train(path=args.out or None, log=log)
