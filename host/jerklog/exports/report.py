@@ -383,6 +383,8 @@ def quality_text(diary, S, pointer=True):
         probs.append("%s lost because a board's on-board log was full (devices %s)" % (
             plural(Q["log_dropped"], "event"),
             ", ".join(str(d) for d in Q["log_dropped_devices"])))
+    for o in Q.get("not_worn", []):
+        probs.append("device %d not worn for %s h" % (o["device_id"], num(o["hours"], 1)))
     for o in Q.get("recorded_twice", []):
         probs.append("device %d recorded the same %s h twice (boots %d and %d): counted once"
                      % (o["device_id"], num(o["hours"], 1), o["kept_boot"],
@@ -558,6 +560,9 @@ def detail_rows(diary: Diary, summary: dict | None = None) -> list:
     if Q.get("log_dropped"):
         dq.append("%d events lost because a board's on-board log was full (devices %s)" % (
             Q["log_dropped"], ", ".join(str(d) for d in Q["log_dropped_devices"])))
+    for o in Q.get("not_worn", []):
+        dq.append("device %d lay still off the body for %s h (not worn; from its epochs)"
+                  % (o["device_id"], num(o["hours"], 1)))
     for o in Q.get("recorded_twice", []):
         dq.append("device %d recorded the same %s h twice (boots %d and %d, from %s): counted "
                   "once, %d duplicate events left out" % (
@@ -675,12 +680,15 @@ def _document(diary, S, max_events, events=None, evidence=None):
     N = figs.nights(diary)
     if len(N):
         blocks.append(lay.Heading("Nights side by side"))
+        source = ("Sleep from the boards' 5 s activity epochs (sustained inactivity within "
+                  "a sleep window, van Hees et al. 2015 and 2018)"
+                  if diary.quality().get("sleep_from") == "epochs" else
+                  "Sleep from the boards' asleep context (stillness)")
         blocks.append(lay.Para(
-            "Sleep from the boards' asleep context (stillness): from the first sleep onset "
-            "to the last waking of each night, local noon to noon; c. marks an onset or "
-            "waking the diary could not locate to within %d min. Hours asleep leave out "
-            "time not recorded; per hour of sleep is jerks in sleep / hours asleep." % (
-                cfg.transition_max_gap_ms // MINUTE_MS), size=7.5))
+            "%s: from the first sleep onset to the last waking of each night, local noon to "
+            "noon; c. marks an onset or waking the diary could not locate to within %d min. "
+            "Hours asleep leave out time not recorded; per hour of sleep is jerks in sleep / "
+            "hours asleep." % (source, cfg.transition_max_gap_ms // MINUTE_MS), size=7.5))
         blocks.append(_nights_table(diary, N))
     iti, _ = figs.interval_data(diary)
     if len(iti) >= 10:
