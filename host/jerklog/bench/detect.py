@@ -149,8 +149,7 @@ def run_suite(seeds, settings=None, log=print):
             scn, raw = generate(name, minutes, rate, seed, region, sensor)
             t1 = time.perf_counter()
             cap = capture(raw.t_ms(), raw.values(), raw.rate_hz, raw.gyro_ddps is not None,
-                          settings, "left_" + region if region in ("wrist", "upper_arm",
-                                                                   "ankle") else region)
+                          settings, region)
             judged = judged_events(cap)
             t2 = time.perf_counter()
             board.add(scn, cap.events, raw)

@@ -17,6 +17,7 @@ from statistics import median
 
 import numpy as np
 
+from jerklog import regions
 from jerklog.bench.matching import (
     MATCH_MS,
     SURE,
@@ -50,10 +51,6 @@ CONTEXTS = ("rest", "asleep", "walking", "typing", "tremor", "car")
 ACTIVITY = ("walking", "typing", "tremor", "car")
 GAP_BINS = ((0.12, 0.3), (0.3, 0.45), (0.45, 1.0))
 STANDOUT = 2.0
-# Where a session's or a real recording's sensor is worn, as a board's region: the detector's
-# up axis follows it on a board (detector.for_region), so it does here.
-REGION_OF = {"wrist": "left_wrist", "ankle": "right_ankle", "trunk": "trunk",
-             "waist": "trunk", "hip": "trunk", "thigh": "right_thigh"}
 
 
 def kind_row(jerk) -> str:
@@ -181,14 +178,14 @@ class KindTally:
 
 def _board_and_host(s_t, acc, gyro, region, settings):
     """(the board's events, the host-judged events, [(confidence, candidate t_ms)]) of one
-    recording, as a board worn at region (wrist, ankle, trunk) would send and the host
-    would judge it."""
+    recording, as a board worn at region (wrist, ankle, trunk, waist, ...: regions.parse; the
+    detector's up axis follows it as on a board) would send and the host would judge it."""
     from jerklog.judge.capture import capture
     from jerklog.judge.model import judge_sensor
     from jerklog.judge.pipeline import judged_events
     raw = RawSamples.from_units(s_t, acc, gyro)
     cap = capture(raw.t_ms().tolist(), raw.values().tolist(), raw.rate_hz,
-                  raw.gyro_ddps is not None, settings, REGION_OF.get(region, region))
+                  raw.gyro_ddps is not None, settings, regions.parse(region))
     cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
     scored = [(v[1], c["t_ms"]) for c, v in zip(cands, judge_sensor(cands))]
     return cap.events, judged_events(cap), scored

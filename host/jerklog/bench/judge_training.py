@@ -19,7 +19,6 @@ from jerklog.judge.features import feature_rows
 from jerklog.judge.model import WEIGHTS_PATH, fit
 from jerklog.recordings.rawfile import RawSamples
 
-REGION_OF = {"wrist": "left_wrist", "ankle": "right_ankle", "trunk": "trunk"}
 TRAIN_SET = "tuning seeds"
 
 
@@ -27,7 +26,7 @@ def board_capture(s, settings=None):
     """What a board worn where the session says would send for an independent session."""
     raw = RawSamples.from_units(s.t, s.acc, s.gyro)
     return capture(raw.t_ms().tolist(), raw.values().tolist(), raw.rate_hz,
-                   raw.gyro_ddps is not None, settings, REGION_OF[s.region])
+                   raw.gyro_ddps is not None, settings, s.region)
 
 
 def _labels(cap, truth_ms):
@@ -70,9 +69,8 @@ def labelled_scenarios(seeds=None, log=print):
     for name, minutes, rate, region, sensor in SCENARIOS:
         for seed in seeds or SEED_SETS["tuning"]:
             scn, raw = generate(name, minutes, rate, seed, region, sensor)
-            where = "left_" + region if region in ("wrist", "upper_arm", "ankle") else region
             cap = capture(raw.t_ms(), raw.values(), raw.rate_hz, raw.gyro_ddps is not None,
-                          None, where)
+                          None, region)
             x, y = _labels(cap, [1000.0 * e.t for e in scn.truth])
             if len(y):
                 xs.append(x)
