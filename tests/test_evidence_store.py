@@ -5,7 +5,6 @@ import random
 
 from jerklog.boards.ingest import Ingest
 from jerklog.evidence import KEPT, Wave
-from jerklog.firmware import protocol
 from jerklog.judge.capture import capture
 from jerklog.sim.generate import generate
 from jerklog.store.database import Store
@@ -14,32 +13,12 @@ T0 = 1_795_000_000_000  # 2026-11-18, a fixed UTC start
 
 
 def _board_frames(scenario="rest", seed=3, region="left_wrist"):
-    """Frames a board sends for a generated scenario, decoded, and the capture of the same
-    samples."""
+    """Records a board sends for a generated scenario (a hello first), decoded, and their
+    capture (judge.capture: the board's own loop in memory)."""
     _, raw = generate(scenario, None, 100, seed, region)
-    frames = []
-
-    def write(buf, n):
-        frames.append(protocol.decode_frame(bytes(buf[1:n - 1])))
-
-    from array import array
-
-    from jerklog.firmware import app, detector
-    from jerklog.judge.capture import _MemoryBoard
-    board = _MemoryBoard(raw.rate_hz, True)
-    det = detector.Detector(raw.rate_hz, detector.for_region(None, region))
-    loop = app.BoardLoop(board, det, protocol.FrameWriter(write, 7, 99), region, T0)
-    loop.hello()
-    t, v = raw.t_ms().tolist(), raw.values().tolist()
-    times, flat = array("i", [0] * app.BATCH), array("h", [0] * (6 * app.BATCH))
-    for start in range(0, len(t), app.BATCH):
-        m = min(app.BATCH, len(t) - start)
-        for i in range(m):
-            times[i] = t[start + i]
-            flat[6 * i:6 * i + 6] = array("h", v[start + i])
-        loop.process(times, flat, 0, m)
-    loop.finish()
-    return frames, capture(t, v, raw.rate_hz, True, None, region)
+    cap = capture(raw.t_ms(), raw.values(), raw.rate_hz, True, None, region, device_id=7,
+                  boot_id=99, epoch_ms=T0, keep_records=True)
+    return cap.records, cap
 
 
 def _ingest(path, records):

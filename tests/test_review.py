@@ -20,31 +20,12 @@ def board_store(path, scenario="rest", seed=3, region="left_wrist", device_id=7)
     """A store with a board's events and their evidence: a generated scenario through the
     board's own loop in memory and the host's ingest, as a simulated board would send it
     (into the store at path, which may hold other boards already)."""
-    from array import array
-
     from jerklog.boards.ingest import Ingest
-    from jerklog.firmware import app, detector, protocol
-    from jerklog.judge.capture import _MemoryBoard
+    from jerklog.judge.capture import capture
     from jerklog.sim.generate import generate
     _, raw = generate(scenario, None, 100, seed, region)
-    frames = []
-
-    def write(buf, n):
-        frames.append(protocol.decode_frame(bytes(buf[1:n - 1])))
-
-    board = _MemoryBoard(raw.rate_hz, True)
-    det = detector.Detector(raw.rate_hz, detector.for_region(None, region))
-    loop = app.BoardLoop(board, det, protocol.FrameWriter(write, device_id, 99), region, T0)
-    loop.hello()
-    t, v = raw.t_ms().tolist(), raw.values().tolist()
-    times, flat = array("i", [0] * app.BATCH), array("h", [0] * (6 * app.BATCH))
-    for start in range(0, len(t), app.BATCH):
-        m = min(app.BATCH, len(t) - start)
-        for i in range(m):
-            times[i] = t[start + i]
-            flat[6 * i:6 * i + 6] = array("h", v[start + i])
-        loop.process(times, flat, 0, m)
-    loop.finish()
+    frames = capture(raw.t_ms(), raw.values(), raw.rate_hz, True, None, region,
+                     device_id=device_id, boot_id=99, epoch_ms=T0, keep_records=True).records
     store = Store(str(path))
     up = [0]  # the host hears each record as the board sends it: its clock follows uptime
     ing = Ingest(store, clock=lambda: T0 + up[0])

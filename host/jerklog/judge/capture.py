@@ -28,12 +28,15 @@ class _MemoryBoard:
 
 class Captured:
     """What a board sent: events (dicts of EVENT_COLUMNS plus t_ms, device ms), candidates
-    (joined evidence rows, see evidence.join, plus cand), epochs (dicts of EPOCH_FIELDS)."""
+    (joined evidence rows, see evidence.join, plus cand), epochs (dicts of EPOCH_FIELDS);
+    records: every decoded record in the order sent (hello and heartbeats too), kept only
+    when asked for (the host's ingest takes those, as from a port)."""
 
-    def __init__(self):
+    def __init__(self, keep_records=False):
         self.events = []
         self.candidates = []
         self.epochs = []
+        self.records = [] if keep_records else None
         self._parts = {}
         self.rejected_frames = 0
 
@@ -45,6 +48,8 @@ def _collector(out, has_gyro):
         if rec is None:
             out.rejected_frames += 1
             return
+        if out.records is not None:
+            out.records.append(rec)
         kind = rec["type"]
         if kind == "event":
             row = from_wire(rec, has_gyro)
@@ -72,11 +77,17 @@ class BoardInMemory:
     recording): feed() samples, then finish(); `captured` holds what it sent."""
 
     def __init__(self, rate_hz: int, has_gyro: bool, settings: dict | None = None,
-                 region: str = "unknown"):
-        self.captured = Captured()
+                 region: str = "unknown", device_id: int = 1, boot_id: int = 1,
+                 epoch_ms: int = 0, keep_records: bool = False):
+        """device_id, boot_id and epoch_ms (Unix ms at uptime 0, 0 unknown) as a board's
+        hello gives them; keep_records: also keep every record, a hello first."""
+        self.captured = Captured(keep_records)
         det = detector.Detector(rate_hz, detector.for_region(settings, region))
-        writer = protocol.FrameWriter(_collector(self.captured, has_gyro), 1, 1)
-        self.loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region)
+        writer = protocol.FrameWriter(_collector(self.captured, has_gyro), device_id, boot_id)
+        self.loop = app.BoardLoop(_MemoryBoard(rate_hz, has_gyro), det, writer, region,
+                                  epoch_ms)
+        if keep_records:
+            self.loop.hello()
         self.detector = det
         self._rest_t = np.zeros(0, dtype=np.int64)  # samples short of a whole batch
         self._rest_v = np.zeros((0, 6), dtype=np.int64)
@@ -113,10 +124,10 @@ class BoardInMemory:
 
 
 def capture(t_ms, values, rate_hz: int, has_gyro: bool, settings: dict | None = None,
-            region: str = "unknown") -> Captured:
+            region: str = "unknown", **board) -> Captured:
     """Run the board's loop over samples: t_ms (device ms, ints), values (rows of ax, ay, az
     in mg and gx, gy, gz in 0.1 deg/s, ints). settings as a board's config (the region's
-    up axis added as on a board)."""
-    board = BoardInMemory(rate_hz, has_gyro, settings, region)
+    up axis added as on a board); board: BoardInMemory's identity and keep_records."""
+    board = BoardInMemory(rate_hz, has_gyro, settings, region, **board)
     board.feed(t_ms, values)
     return board.finish()
