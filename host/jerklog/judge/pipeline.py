@@ -36,22 +36,17 @@ def judge_store(store, pending_only: bool = True, progress=None) -> tuple:
     rescore), one boot at a time; return (candidates judged, of them kept). Idempotent: the
     same evidence and weights give the same rows. The caller commits."""
     m = model()
-    rows = store.evidence(pending=False)
-    boots = {}
-    for r in rows:
-        boots.setdefault((r["device_id"], r["boot_id"]), []).append(r)
+    keys = store.evidence_boots(unjudged_by=m.name if pending_only else None)
     judged = kept_n = 0
-    for i, (key, cands) in enumerate(sorted(boots.items())):
-        if pending_only and all(c["host_kept"] is not None and c["judge"] == m.name
-                                for c in cands):
-            continue
+    for i, key in enumerate(keys):
         # A boot is judged whole: a candidate's neighbours are part of its evidence.
-        cands.sort(key=lambda c: (c["t_ms"], c["cand"]))
+        cands = sorted(store.evidence(device_id=key[0], boot_id=key[1]),
+                       key=lambda c: (c["t_ms"], c["cand"]))
         verdicts = judge_sensor(cands, m)
         store.set_judgements([(k, conf, why, m.name, key[0], key[1], c["cand"])
                               for c, (k, conf, why) in zip(cands, verdicts)])
         judged += len(cands)
         kept_n += sum(v[0] for v in verdicts)
         if progress:
-            progress(i + 1, len(boots))
+            progress(i + 1, len(keys))
     return judged, kept_n

@@ -466,18 +466,17 @@ class Store:
         return cur.rowcount == 1
 
     def evidence(self, from_ms: int | None = None, to_ms: int | None = None,
-                 device_id: int | None = None, pending: bool = False,
+                 device_id: int | None = None, boot_id: int | None = None,
                  wave: bool = True) -> list:
         """Candidates with time_ms in [from_ms, to_ms), by time, as dicts (the row's columns,
-        with the boot's region); pending=True only those the host has not judged; wave=False
-        leaves the waveform bytes out (a listing)."""
+        with the boot's region), of one device or boot if given; wave=False leaves the
+        waveform bytes out (a listing)."""
         where, params = [], []
         _time_range("x.time_ms", from_ms, to_ms, where, params)
-        if device_id is not None:
-            where.append("x.device_id = ?")
-            params.append(device_id)
-        if pending:
-            where.append("x.host_kept IS NULL")
+        for column, value in (("device_id", device_id), ("boot_id", boot_id)):
+            if value is not None:
+                where.append("x.%s = ?" % column)
+                params.append(value)
         cols = "x.*" if wave else ", ".join(
             "x." + c for c in ["device_id", "boot_id", "cand", "seq"] +
             [c[0] for c in ev.ROW_COLUMNS if c[0] != "wave"] +
@@ -488,6 +487,17 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         return _dicts(self.db.execute(sql + " ORDER BY x.time_ms, x.device_id, x.cand",
                                       params))
+
+    def evidence_boots(self, unjudged_by: str | None = None) -> list:
+        """[(device_id, boot_id)] of the boots with evidence; with unjudged_by, only those
+        holding a candidate that judgement has not judged (not judged yet, or by another)."""
+        sql = "SELECT DISTINCT device_id, boot_id FROM evidence"
+        params = ()
+        if unjudged_by is not None:
+            sql += " WHERE host_kept IS NULL OR judge IS NOT ?"
+            params = (unjudged_by,)
+        return [tuple(r) for r in self.db.execute(sql + " ORDER BY device_id, boot_id",
+                                                  params)]
 
     def evidence_wave(self, device_id: int, boot_id: int, cand: int) -> dict | None:
         """One candidate's row (waveform included), or None."""
