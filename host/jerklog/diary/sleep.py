@@ -17,12 +17,11 @@ def from_epochs(store, lo, hi, boots):
     the boards' epochs in [lo, hi); ([], {}) where no board sent epochs. Sleep is read from
     one sensor: a wrist's if one was worn, else the next in _SLEEP_SITE_ORDER, else the one
     with the most epochs."""
-    from jerklog.store.database import EPOCH_COLUMNS
     rows = store.epochs(lo, hi)
     if not rows:
         return [], {}
     arr = np.array(rows, dtype=np.int64)
-    col = {n: i for i, n in enumerate(EPOCH_COLUMNS)}
+    col = {n: i for i, n in enumerate(store.EPOCH_COLUMNS)}
     region = {}
     for b in boots.itertuples():
         if isinstance(b.region, str):

@@ -553,6 +553,8 @@ class Store:
             "MAX(id) FROM review_marks GROUP BY device_id, boot_id, seq)").fetchall()
         return {(r[0], r[1], r[2]): r[3] for r in rows if r[3] is not None}
 
+    EPOCH_COLUMNS = EPOCH_COLUMNS  # the order of epochs()' tuples, for readers of the store
+
     def epochs(self, from_ms: int | None = None, to_ms: int | None = None) -> list:
         """Epochs with time_ms in [from_ms, to_ms) as tuples in EPOCH_COLUMNS order, by
         device, boot and time."""
