@@ -149,6 +149,42 @@ def _find_axis_slips(first, second, acc_unit, win):
     return swapped, slips
 
 
+def block_reference_points(b, secs_rel, counts, rate):
+    """(ref_time s, ref_index, first_sample) of decoded .cwa blocks b: each block's timestamp
+    (secs_rel: whole seconds relative to a base, per block) with its fractional part, the
+    sample index that time belongs to (timestamp_offset), and each block's first sample."""
+    frac_present = (b["device_fractional"] & 0x8000) != 0
+    frac16 = np.where(frac_present, (b["device_fractional"].astype(np.int64) & 0x7FFF) << 1, 0)
+    ts_offset = b["timestamp_offset"].astype(np.int64) + ((frac16 * int(rate)) >> 16)
+    ref_time = np.asarray(secs_rel).astype(np.float64) + frac16 / 65536.0
+    first_sample = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ref_index = (first_sample + ts_offset).astype(np.float64)
+    return ref_time, ref_index, first_sample
+
+
+def times_within_runs(ref_time, ref_index, first_sample, counts, starts, stops, rate):
+    """Every sample's time (s, the reference's clock): interpolated between the reference
+    points of each run of blocks [starts, stops), extrapolated at a run's ends with the slope
+    over up to 8 block intervals (a one-block run at the nominal rate)."""
+    t_dev = np.empty(int(counts.sum()), dtype=np.float64)
+    for s, e in zip(starts, stops):
+        lo, hi = first_sample[s], first_sample[e - 1] + counts[e - 1]
+        x = np.arange(lo, hi, dtype=np.float64)
+        xp, fp = ref_index[s:e], ref_time[s:e]
+        if e - s == 1:
+            t_dev[lo:hi] = fp[0] + (x - xp[0]) / rate
+            continue
+        m = min(e - s - 1, 8)
+        slope0 = (fp[m] - fp[0]) / (xp[m] - xp[0])
+        slope1 = (fp[-1] - fp[-1 - m]) / (xp[-1] - xp[-1 - m])
+        tt = np.interp(x, xp, fp)
+        before, after = x < xp[0], x > xp[-1]
+        tt[before] = fp[0] + (x[before] - xp[0]) * slope0
+        tt[after] = fp[-1] + (x[after] - xp[-1]) * slope1
+        t_dev[lo:hi] = tt
+    return t_dev
+
+
 def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True) -> Recording:
     """Decode an Axivity AX3/AX6 ``.cwa`` file.
 
@@ -302,13 +338,9 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
         gyro = gyro_raw * (np.repeat(gyro_range, counts) / 32768.0)[:, None]
 
     # --- time
-    frac_present = (b["device_fractional"] & 0x8000) != 0
-    frac16 = np.where(frac_present, (b["device_fractional"].astype(np.int64) & 0x7FFF) << 1, 0)
-    ts_offset = b["timestamp_offset"].astype(np.int64) + ((frac16 * int(rate)) >> 16)
     base = int(secs[idx][0])   # work relative to a whole second: full float64 precision
-    ref_time = (secs[idx] - base).astype(np.float64) + frac16 / 65536.0
-    first_sample = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    ref_index = (first_sample + ts_offset).astype(np.float64)
+    ref_time, ref_index, first_sample = block_reference_points(b, secs[idx] - base, counts,
+                                                               rate)
 
     # Runs of blocks whose reference points can be joined by interpolation.
     seq = b["sequence_id"].astype(np.int64)
@@ -321,22 +353,8 @@ def load_cwa(path, *, allow_truncated: bool = False, fix_axis_slips: bool = True
                | (np.diff(ref_time) <= 0))
     starts = np.flatnonzero(brk)
     stops = np.append(starts[1:], len(b))
-    t_dev = np.empty(int(counts.sum()), dtype=np.float64)  # device clock - base, s
-    for s, e in zip(starts, stops):
-        lo, hi = first_sample[s], first_sample[e - 1] + counts[e - 1]
-        x = np.arange(lo, hi, dtype=np.float64)
-        xp, fp = ref_index[s:e], ref_time[s:e]
-        if e - s == 1:
-            t_dev[lo:hi] = fp[0] + (x - xp[0]) / rate
-            continue
-        m = min(e - s - 1, 8)   # slope for extrapolation, over up to 8 block intervals
-        slope0 = (fp[m] - fp[0]) / (xp[m] - xp[0])
-        slope1 = (fp[-1] - fp[-1 - m]) / (xp[-1] - xp[-1 - m])
-        tt = np.interp(x, xp, fp)
-        before, after = x < xp[0], x > xp[-1]
-        tt[before] = fp[0] + (x[before] - xp[0]) * slope0
-        tt[after] = fp[-1] + (x[after] - xp[-1]) * slope1
-        t_dev[lo:hi] = tt
+    t_dev = times_within_runs(ref_time, ref_index, first_sample, counts, starts, stops,
+                              rate)  # device clock - base, s
 
     # Keep time strictly increasing (drop samples that a clock step would put backwards).
     mono = np.ones(t_dev.size, dtype=bool)

@@ -204,12 +204,8 @@ def _decode(path, blocks, words, keep_lo, keep_hi, fmt, base, checks, state):
     acc = acc_raw / np.repeat(acc_unit, counts)[:, None]
 
     # times, as load_cwa: reference points per block, interpolated within runs
-    frac_on = (b["device_fractional"] & 0x8000) != 0
-    frac16 = np.where(frac_on, (b["device_fractional"].astype(np.int64) & 0x7FFF) << 1, 0)
-    ts_offset = b["timestamp_offset"].astype(np.int64) + ((frac16 * int(fmt.rate)) >> 16)
-    ref_time = (secs[idx] - base).astype(np.float64) + frac16 / 65536.0
-    first_sample = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    ref_index = (first_sample + ts_offset).astype(np.float64)
+    ref_time, ref_index, first_sample = ax.block_reference_points(b, secs[idx] - base,
+                                                                  counts, fmt.rate)
     seq = b["sequence_id"].astype(np.int64)
     d_index, d_time = np.diff(ref_index), np.diff(ref_time)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,22 +230,8 @@ def _decode(path, blocks, words, keep_lo, keep_hi, fmt, base, checks, state):
     checks["sequence_gaps"] += int((missing[kb] > 0).sum())
     starts = np.flatnonzero(brk)
     stops = np.append(starts[1:], len(b))
-    t_dev = np.empty(int(counts.sum()), dtype=np.float64)
-    for s, e in zip(starts, stops):
-        lo, hi = first_sample[s], first_sample[e - 1] + counts[e - 1]
-        x = np.arange(lo, hi, dtype=np.float64)
-        xp, fp = ref_index[s:e], ref_time[s:e]
-        if e - s == 1:
-            t_dev[lo:hi] = fp[0] + (x - xp[0]) / fmt.rate
-            continue
-        m = min(e - s - 1, 8)
-        slope0 = (fp[m] - fp[0]) / (xp[m] - xp[0])
-        slope1 = (fp[-1] - fp[-1 - m]) / (xp[-1] - xp[-1 - m])
-        tt = np.interp(x, xp, fp)
-        before, after = x < xp[0], x > xp[-1]
-        tt[before] = fp[0] + (x[before] - xp[0]) * slope0
-        tt[after] = fp[-1] + (x[after] - xp[-1]) * slope1
-        t_dev[lo:hi] = tt
+    t_dev = ax.times_within_runs(ref_time, ref_index, first_sample, counts, starts, stops,
+                                 fmt.rate)
     # only the kept blocks' samples
     sample_kept = np.repeat(kept, counts)
     t_dev, acc = t_dev[sample_kept], acc[sample_kept]
