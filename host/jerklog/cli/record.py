@@ -50,7 +50,8 @@ def judge_recorded(store, recorders) -> str:
         return "; candidates not judged (%s): run jerklog rescore" % e
     if not judged:
         return ""
-    return "; host judgement: %d of %d candidates are jerks" % (kept, judged)
+    return ("; the host's judgement of %d candidates found %d jerks, which the diary counts"
+            % (judged, kept))
 
 
 # -- simulate ----------------------------------------------------------------------------
