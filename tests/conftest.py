@@ -113,3 +113,24 @@ def _no_user_store(monkeypatch, tmp_path):
     # Port locks per test: pty numbers are reused, and a lock a stray recorder of another
     # run holds on /dev/pts/N must not fail this run's board that got the same number.
     monkeypatch.setenv("JERKLOG_LOCK_DIR", str(tmp_path / "locks"))
+
+
+@pytest.fixture
+def emulated_pico(tmp_path):
+    """A factory of emulated Picos (jerklog.sim.pico.emulator.EmulatedPico), closed after the
+    test; skips the test with the one-line reason when the image, bootrom, rp2040js or node
+    is absent. Mark such tests with @pytest.mark.emulated_board."""
+    from jerklog.sim.pico import emulator
+    why = emulator.missing()
+    if why:
+        pytest.skip("emulated Pico: " + why)
+    made = []
+
+    def make(flash=None, recording=None, **kw):
+        pico = emulator.EmulatedPico(flash or str(tmp_path / "flash.bin"), recording, **kw)
+        made.append(pico)
+        return pico
+
+    yield make
+    for pico in made:
+        pico.close()

@@ -1,0 +1,137 @@
+"""An emulated Raspberry Pi Pico: the official MicroPython rp2 image in rp2040js (Node), its
+USB serial behind a pty, its flash in a file, an LSM6DSOX model on I2C0 serving a recording.
+
+The host opens `EmulatedPico.port` (/dev/pts/N) exactly as it opens /dev/ttyACM0 for a real
+board: `mpremote connect <port>`, `jerklog deploy --port <port>`, `jerklog record --port
+<port>`. Nothing here is downloaded: the image, the bootrom and rp2040js are found on this
+computer (docs/boards.md, "Emulated Pico", says how they are made) or the emulator is
+`missing()`.
+
+Where things are found:
+  image      $JERKLOG_RP2_FIRMWARE, else ~/.cache/jerklog/rp2/firmware.uf2
+  bootrom    $JERKLOG_RP2_BOOTROM, else bootrom.bin beside the image (the RP2040's 16 KB ROM)
+  rp2040js   $JERKLOG_RP2040JS, else ~/.cache/jerklog/rp2040js (an npm prefix holding
+             node_modules/rp2040js)
+  node       on PATH
+"""
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import tempfile
+import tty
+
+import numpy as np
+
+from jerklog import JerklogError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "pico.mjs")
+CACHE = os.path.expanduser("~/.cache/jerklog")
+
+
+def firmware_path() -> str:
+    return os.environ.get("JERKLOG_RP2_FIRMWARE") or os.path.join(CACHE, "rp2", "firmware.uf2")
+
+
+def bootrom_path() -> str:
+    return os.environ.get("JERKLOG_RP2_BOOTROM") or os.path.join(
+        os.path.dirname(firmware_path()), "bootrom.bin")
+
+
+def rp2040js_path() -> str:
+    return os.environ.get("JERKLOG_RP2040JS") or os.path.join(CACHE, "rp2040js")
+
+
+def missing() -> str | None:
+    """Why the emulated Pico cannot run here (one line), or None when it can."""
+    if not os.path.isfile(firmware_path()):
+        return "no MicroPython rp2 image at %s (set JERKLOG_RP2_FIRMWARE)" % firmware_path()
+    if not os.path.isfile(bootrom_path()):
+        return "no RP2040 bootrom at %s (set JERKLOG_RP2_BOOTROM)" % bootrom_path()
+    js = os.path.join(rp2040js_path(), "node_modules", "rp2040js", "package.json")
+    if not os.path.isfile(js):
+        return "no rp2040js under %s (set JERKLOG_RP2040JS)" % rp2040js_path()
+    if not shutil.which("node"):
+        return "node is not on PATH (the emulator is rp2040js)"
+    return None
+
+
+def imu_samples(raw) -> bytes:
+    """A recording (RawSamples: mg, 0.1 deg/s) as the IMU model reads it: int16 little
+    endian, ax ay az gx gy gz a sample. The model converts to counts at the full scale the
+    firmware sets."""
+    return np.clip(raw.values(), -32768, 32767).astype("<i2").tobytes()
+
+
+class EmulatedPico:
+    """One emulated Pico. flash: the file that holds its 2 MB flash (made from the image
+    when absent, kept across runs and resets). recording: RawSamples the IMU serves from
+    the moment the firmware starts its FIFO, at the rate it configures.
+
+    Use as a context manager, or call close(). reset() resets the chip as its watchdog
+    would (flash kept). The line stays up while the host reopens the port.
+    """
+
+    def __init__(self, flash, recording=None, button_pressed=False):
+        why = missing()
+        if why:
+            raise JerklogError("emulated Pico: " + why)
+        self.flash = flash
+        self._tmp = tempfile.TemporaryDirectory(prefix="jerklog-pico-")
+        cmd = ["node", SCRIPT, "--rp2040js", rp2040js_path(), "--bootrom", bootrom_path(),
+               "--flash", os.path.abspath(flash), "--firmware", firmware_path()]
+        if recording is not None:
+            imu = os.path.join(self._tmp.name, "imu.bin")
+            fd = os.open(imu, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(imu_samples(recording))
+            cmd += ["--imu", imu]
+        if button_pressed:
+            cmd.append("--button-pressed")
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # binary frames: no echo, no newline translation
+        tty.setraw(master)
+        self._slave = slave  # held open so the line stays up while the host (re)opens it
+        self.port = os.ttyname(slave)
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(cmd + ["--serial-fd", str(master)], pass_fds=(master,),
+                                         stdin=subprocess.DEVNULL, stdout=self._stderr,
+                                         stderr=self._stderr, start_new_session=True)
+        finally:
+            os.close(master)  # the emulator owns the master side now
+
+    def reset(self):
+        """Reset the chip now, as its watchdog would: flash kept, RAM and peripherals not."""
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def log_text(self) -> str:
+        """What the emulator reported (start, USB, resets, the IMU's recording running out)."""
+        if self._stderr.closed:
+            return self._log
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._slave is not None:
+            os.close(self._slave)
+            self._slave = None
+        if not self._stderr.closed:
+            self._log = self.log_text()
+            self._stderr.close()
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
