@@ -2,7 +2,7 @@
 import struct
 from array import array
 
-from . import protocol
+from . import fastpath, protocol
 from .version import VERSION as FIRMWARE_VERSION
 
 HEARTBEAT_MS = 1000       # device time between heartbeats
@@ -13,6 +13,30 @@ EVIDENCE_POST_MS = 700    # and after it
 EVIDENCE_RATE_HZ = 104    # waveform rate: boards average 2 (208 Hz), 4, 8 samples into one
 EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is less full than
 #                           this: the rest is kept for events, hellos and epochs
+
+
+def _zeros(n):
+    """array('h') of n zeros, allocated once at its size: from a range, whose length the
+    array constructor reads first (from a bytearray, the array would be a copy beside a
+    temporary as large, which a 1000 Hz ring did not always find room for in 192 KB)."""
+    a = array("h", range(n))  # values up to n - 1 (< 32768 at the rates config allows)
+    i = 0
+    while i < n:
+        a[i] = 0
+        i += 1
+    return a
+
+
+def _ring_copy(s, j, jend, r, q, qend):
+    """s[j:jend] into the ring r (qend values) from index q, wrapping; returns the index after
+    (bytecode; fastpath.ring_copy does the same where the port compiles viper)."""
+    while j < jend:
+        r[q] = s[j]
+        q += 1
+        if q == qend:
+            q = 0
+        j += 1
+    return q
 
 
 def new_boot_id():
@@ -57,9 +81,10 @@ class BoardLoop:
         span_ms = (EVIDENCE_PRE_MS + st.get("max_duration_ms", 350) + st.get("hold_ms", 40)
                    + 60 + max(st.get("confirm_ms", 750), EVIDENCE_POST_MS) + 300)
         self.ring_n = span_ms * rate // 1000 + BATCH + self.ev_stride
-        self.ring = array("h", bytearray(12 * self.ring_n))  # no list of ints on the way
+        self.ring = _zeros(6 * self.ring_n)
         self._q = 6 * (detector.samples % self.ring_n) if detector is not None else 0
-        self._prev = array("i", [0] * 6)
+        self._prev = array("h", [0] * 6)  # int16: a mean of int16 values
+        self._wave_state = array("i", [0] * 3)  # fastpath.wave_part's offset, count, index
         self.evidence_sent = 0      # candidates whose evidence went out (the cand counter)
         self.evidence_unlogged = 0  # evidence parts not logged: the log was too full
         self.epochs = 0
@@ -100,40 +125,32 @@ class BoardLoop:
         """The per-sample path over samples start..end-1 of times (device ms) and s (six
         values a sample: mg, 0.1 deg/s), then the once-per-batch evidence and epochs. step()
         gives it the batch just read; the firmware benchmark, samples already in memory."""
+        if start < end:
+            self._q = (fastpath.ring_copy or _ring_copy)(s, 6 * start, 6 * end, self.ring,
+                                                         self._q, 6 * self.ring_n)
+            self._samples(times, s, start, end)
+        self.after_batch()
+
+    def _samples(self, times, s, start, end):
+        """Detector, event and heartbeat frames, raw streaming, for each sample."""
         det = self.detector
-        r = self.ring
-        q = self._q
-        qend = 6 * self.ring_n
+        raw_on = self.raw_on  # commands come between batches, never inside one
+        beat = self._next_heartbeat
         i = start
         while i < end:
             t = times[i]
             j = 6 * i
-            ax = s[j]
-            ay = s[j + 1]
-            az = s[j + 2]
-            gx = s[j + 3]
-            gy = s[j + 4]
-            gz = s[j + 5]
-            r[q] = ax  # the evidence ring: no slicing, no allocation
-            r[q + 1] = ay
-            r[q + 2] = az
-            r[q + 3] = gx
-            r[q + 4] = gy
-            r[q + 5] = gz
-            q += 6
-            if q == qend:
-                q = 0
-            if det.update(t, ax, ay, az, gx, gy, gz):
+            if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]):
                 self._send_event()
-            self.uptime_ms = t
-            if self.raw_on:
+            if raw_on:
                 self._raw_add(t, s, j)
-            if t >= self._next_heartbeat:
-                self._next_heartbeat = t + HEARTBEAT_MS
+            if t >= beat:
+                beat = t + HEARTBEAT_MS
+                self._next_heartbeat = beat
+                self.uptime_ms = t
                 self.heartbeat()
             i += 1
-        self._q = q
-        self.after_batch()
+        self.uptime_ms = times[end - 1]
 
     def after_batch(self):
         """Once per batch: send the epoch and the evidence that are ready."""
@@ -210,6 +227,24 @@ class BoardLoop:
             a += 1
         slot = (q[c + self.detector.Q_PEAKN] - 1 - pre * stride) % ring_n
         end = protocol.MAX_PAYLOAD - 3 * axes  # room for one more sample, all escaped
+        kernel = fastpath.wave_part
+        if kernel is not None:  # the loop below, as machine code (the same bytes)
+            st = self._wave_state
+            st[0] = o
+            st[1] = 0
+            st[2] = 6 * slot
+            while True:
+                kernel(r, st, prev, p, stride, axes, qend, end, n)
+                if st[1] >= n:
+                    break
+                w.evidence_send(st[0])  # the part is full
+                self._keep_evidence(keep)
+                part += 1
+                st[0] = w.evidence_start(cand, part, False)
+            w.evidence_last(True)
+            w.evidence_send(st[0])
+            self._keep_evidence(keep)
+            return
         k = 0
         while k < n:
             if o > end:

