@@ -67,7 +67,8 @@ START_POSTURE = {"rest": "sit", "sleep": "lie", "typing": "type", "car": "lap",
 class TrueJerk:
     """One labelled jerk (see the module docstring for t, peak_g, duration_ms, sampled_g).
     position: 'single', or 'first' / 'later' within a series or rhythmic train; gap_s:
-    time since the previous jerk of its episode (0 for the first)."""
+    time since the previous jerk of its episode (0 for the first); scope: which regions the
+    episode moved when several sensors are worn (sim/independent/body.py)."""
     t: float
     kind: str
     position: str
@@ -80,6 +81,7 @@ class TrueJerk:
     corrective: bool
     context: str
     family: str
+    scope: str = "focal"   # several sensors (body.py): focal, multifocal or generalised
 
 
 @dataclass(frozen=True)

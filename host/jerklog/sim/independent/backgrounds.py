@@ -92,6 +92,10 @@ class Motion:
         self.held = []      # (t0, t1): a limb held against gravity
         self.tremor = []    # (t0, t1): continuous tremor
         self.marks = []     # (t0, t1, what): the voluntary movements and impacts, by name
+        # Body-wide movements shared with the other sensors of the same wearer (body.py): a
+        # timeline in the body's clock and this region's lag behind it (s). Empty: drawn here.
+        self.shared = {}
+        self.lag = 0.0
 
     # -- where and when
     def sl(self, t0, t1):
@@ -400,8 +404,17 @@ class BackgroundsA:
     def asleep(self, t0, t1):
         m, rng = self.m, self.m.rng
         self._quiet(m.sl(t0, t1), m.region, lying=True)
+        if "turn_overs" in m.shared:    # the whole body turns over together (body.py)
+            for t, length, angle in m.shared["turn_overs"]:
+                axis = X if m.region == "trunk" else random_direction(rng)
+                t = t + m.lag
+                m.turn(t, length, axis + rng.normal(0, 0.15, 3), angle,
+                       move_m=rng.uniform(0.05, 0.25), label="turning over")
+                m.impacts(self.thumps, [t + length], [random_direction(rng)
+                                                      * rng.uniform(0.05, 0.3)],
+                          "turning over")
         t = t0 + rng.uniform(60, 400)
-        while t < t1 - 5:               # turning over
+        while t < t1 - 5 and "turn_overs" not in m.shared:    # turning over
             length = rng.uniform(1.5, 4.0)
             axis = X if m.region == "trunk" else random_direction(rng)
             angle = math.radians(rng.uniform(80, 180)) * rng.choice([-1, 1])
@@ -422,11 +435,16 @@ class BackgroundsA:
         up = m.up0
         fwd = unit(np.asarray(FORWARD[m.region]) - up * (up @ FORWARD[m.region]))
         side = np.cross(up, fwd)
-        cadence = rng.uniform(1.6, 2.1)
-        steps = [t0 + rng.uniform(0, 0.5)]
-        while steps[-1] < t1 + 1:
-            steps.append(steps[-1] + (1 + rng.normal(0, 0.025)) / cadence)
-        steps = np.array(steps)
+        if "steps" in m.shared:         # the body's steps (body.py), felt after a lag
+            steps = np.asarray(m.shared["steps"]) + m.lag \
+                + rng.normal(0, 0.003, len(m.shared["steps"]))
+            cadence = 1.0 / float(np.median(np.diff(steps)))
+        else:
+            cadence = rng.uniform(1.6, 2.1)
+            steps = [t0 + rng.uniform(0, 0.5)]
+            while steps[-1] < t1 + 1:
+                steps.append(steps[-1] + (1 + rng.normal(0, 0.025)) / cadence)
+            steps = np.array(steps)
         size = 1 + rng.normal(0, 0.12, len(steps))
         phase = np.interp(t, steps, np.arange(len(steps))) * 2 * math.pi   # 2 pi per step
         gain = np.interp(t, steps, size)
@@ -458,6 +476,11 @@ class BackgroundsA:
                                           for _ in other], "step")
             m.impacts(self.thumps, own + 0.6 / cadence,
                       [unit(fwd - 0.5 * X) * rng.uniform(0.5, 1.0) for _ in own], "step")
+        if "walk_turns" in m.shared:
+            for t, length, sign in m.shared["walk_turns"]:
+                m.turn(t + m.lag, length, up, math.pi * sign, block=False,
+                       label="turn while walking")
+            return
         t = t0 + rng.uniform(20, 45)
         while t < t1 - 3:               # turning at the end of a corridor
             m.turn(t, rng.uniform(1.5, 2.5), up, math.pi * rng.choice([-1, 1]), block=False,
@@ -542,14 +565,25 @@ class BackgroundsA:
         if fe < 0.45 * m.rate:          # the engine
             m.acc[sl] += np.outer(rng.uniform(0.005, 0.02) * m.sensor.gain(fe)
                                   * np.sin(2 * math.pi * fe * t), up)
+        if "manoeuvres" in m.shared:    # the car's braking and curves move the whole body
+            for which, ts, length, a in m.shared["manoeuvres"]:
+                ts = ts + m.lag
+                s = m.sl(ts, ts + length)
+                m.acc[s] += np.outer(a * np.sin(math.pi * (m.t[s] - ts) / length) ** 2,
+                                     (fwd, side)[which])
         for direction, every, lo, hi in ((fwd, 25, 2, 8), (side, 35, 3, 10)):
+            if "manoeuvres" in m.shared:
+                break
             for ts in _poisson_times(rng, t0, t1, every):       # braking, curves
                 length = rng.uniform(lo, hi)
                 s = m.sl(ts, ts + length)
                 a = rng.uniform(0.05, 0.3) * rng.choice([-1, 1])
                 m.acc[s] += np.outer(a * np.sin(math.pi * (m.t[s] - ts) / length) ** 2,
                                      direction)
-        bumps = _poisson_times(rng, t0 + 1, t1 - 3, 1 / rng.uniform(0.05, 0.3))
+        if "bumps" in m.shared:
+            bumps = list(np.asarray(m.shared["bumps"]) + m.lag)
+        else:
+            bumps = _poisson_times(rng, t0 + 1, t1 - 3, 1 / rng.uniform(0.05, 0.3))
         gain = {"trunk": 1.0, "wrist": 0.8, "ankle": 1.2}[m.region]
         m.impacts(self.bumps, bumps, [unit(up + 0.2 * rng.normal(size=3))
                                       * rng.uniform(0.1, 0.6) * gain for _ in bumps],
@@ -659,8 +693,11 @@ class BackgroundsB:
     def asleep(self, t0, t1):
         m, rng = self.m, self.m.rng
         self._quiet(m.sl(t0, t1), m.region, lying=True)
-        for t in _poisson_times(rng, t0 + 30, t1 - 8, 720.0, 150.0):    # turning over
-            length = rng.uniform(2.0, 5.0)
+        shared = m.shared.get("turn_overs")
+        overs = [(t + m.lag, length) for t, length, _ in shared] if shared is not None \
+            else [(t, None) for t in _poisson_times(rng, t0 + 30, t1 - 8, 720.0, 150.0)]
+        for t, length in overs:    # turning over
+            length = rng.uniform(2.0, 5.0) if length is None else length
             axis = X if m.region == "trunk" else random_direction(rng)
             m.turn(t, length, axis + rng.normal(0, 0.2, 3),
                    math.radians(rng.uniform(70, 180)) * rng.choice([-1, 1]), "two-stage",
@@ -682,9 +719,14 @@ class BackgroundsB:
         up = m.up0
         fwd = unit(np.asarray(FORWARD[m.region]) - up * (up @ FORWARD[m.region]))
         side = np.cross(up, fwd)
-        stride = rng.uniform(0.8, 1.05)                  # strides per second
-        inst = stride * (1 + 0.03 * smooth_ou(m, sl, 8.0, 1.0)[0])
-        psi = 2 * math.pi * np.cumsum(inst) / m.rate     # stride phase
+        if "stride_phase" in m.shared:   # the body's stride (body.py), felt after a lag
+            t_body, psi_body = m.shared["stride_phase"]
+            psi = np.interp(t - m.lag, t_body, psi_body)
+            inst = np.gradient(psi, 1.0 / m.rate) / (2 * math.pi)
+        else:
+            stride = rng.uniform(0.8, 1.05)                  # strides per second
+            inst = stride * (1 + 0.03 * smooth_ou(m, sl, 8.0, 1.0)[0])
+            psi = 2 * math.pi * np.cumsum(inst) / m.rate     # stride phase
         omega = 2 * math.pi * inst
         rms = {"trunk": (0.2, 0.12, 0.07), "wrist": (0.15, 0.15, 0.1),
                "ankle": (0.6, 0.5, 0.2)}[m.region]
@@ -722,6 +764,11 @@ class BackgroundsB:
             size = (0.15, 0.4) if m.region == "trunk" else (0.05, 0.25)
             m.impacts(self.heels, times, [unit(up + 0.4 * rng.normal(size=3))
                                           * rng.uniform(*size) for _ in times], "step")
+        if "walk_turns" in m.shared:
+            for ts, length, sign in m.shared["walk_turns"]:
+                m.turn(ts + m.lag, length, up, math.radians(150) * sign, "cosine",
+                       block=False, label="turn while walking")
+            return
         for ts in _poisson_times(rng, t0 + 10, t1 - 4, 30.0, 10.0):   # turns
             m.turn(ts, rng.uniform(2.0, 3.0), up,
                    math.radians(rng.uniform(90, 180)) * rng.choice([-1, 1]), "cosine",
@@ -794,9 +841,12 @@ class BackgroundsB:
         for direction in (fwd, side):   # manoeuvres: OU accelerations
             a = smooth_ou(m, sl, rng.uniform(3, 8), rng.uniform(0.05, 0.15), 10.0, 0.8)[0]
             m.acc[sl] += np.outer(a, direction)
-        wheelbase = rng.uniform(2.5, 3.0)
-        events = _poisson_times(rng, t0 + 1, t1 - 3, 1 / rng.uniform(0.03, 0.2))
-        times = [x for e in events for x in (e, e + wheelbase / speed)]
+        if "bumps" in m.shared:         # both axles' bumps, shared by the whole body
+            times = list(np.asarray(m.shared["bumps"]) + m.lag)
+        else:
+            wheelbase = rng.uniform(2.5, 3.0)
+            events = _poisson_times(rng, t0 + 1, t1 - 3, 1 / rng.uniform(0.03, 0.2))
+            times = [x for e in events for x in (e, e + wheelbase / speed)]
         m.impacts(self.axle, times, [unit(up + 0.3 * rng.normal(size=3))
                                      * rng.uniform(0.1, 0.5) * gain for _ in times],
                   "road bump")
