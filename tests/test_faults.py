@@ -807,6 +807,17 @@ class GeneratedCSV:
         self.bytes += len(line)
         return line
 
+    def read(self, size):
+        """Whole lines, at least size characters of them (or to the end)."""
+        out, n = [], 0
+        while n < size:
+            line = self.readline()
+            if not line:
+                break
+            out.append(line)
+            n += len(line)
+        return "".join(out)
+
     def close(self):
         pass
 
@@ -818,20 +829,21 @@ class GeneratedCSV:
 
 
 def test_iter_rows_streams_a_large_source_lazily(monkeypatch):
-    """50,000 rows (10 MB of text) in chunks of 4,096: at each chunk handed out, the reader
-    has read only that chunk and the rate probe ahead; traced memory stays far below the
-    source's size (the chunk buffer is made once)."""
-    rows, chunk = 50000, 4096
+    """50,000 rows (10 MB of text) read in blocks of 16 KB: at each chunk handed out, the
+    reader has read only that chunk, the rate probe and at most one block ahead; traced memory
+    stays far below the source's size."""
+    rows, block_chars = 50000, 16384
     src = GeneratedCSV(rows)
     monkeypatch.setattr(rawfile, "open", lambda *a, **k: src, raising=False)
-    monkeypatch.setattr(rawfile, "CHUNK", chunk)
+    monkeypatch.setattr(rawfile, "BLOCK_CHARS", block_chars)
+    ahead = block_chars // 150 + 1  # lines in one block: every line is over 150 characters
     handed = 0
     last_t = None
     tracemalloc.start()
     try:
         for reader, block in rawfile.iter_rows("generated.csv"):
             handed += len(block)
-            assert src.served <= handed + rawcsv.RATE_PROBE, (src.served, handed)
+            assert src.served <= handed + rawcsv.RATE_PROBE + ahead, (src.served, handed)
             last_t = int(block[-1, 0])
         current, peak = tracemalloc.get_traced_memory()
     finally:

@@ -1,9 +1,12 @@
 """Raw recordings on the host: read and check a raw CSV, write the sim stream and CSVs.
 
 Parsing uses the firmware's own rawcsv module, so the host and the board turn the same text
-into the same integers (t in us, acceleration in mg, rotation in 0.1 deg/s). Everything
-streams: a recording larger than memory is converted in chunks.
+into the same integers (t in us, acceleration in mg, rotation in 0.1 deg/s); plain blocks of
+lines take rawblocks' numpy twin of it, which gives the same integers (tests/test_load.py holds
+them equal, errors included). Everything streams: a recording larger than memory is read in
+blocks of BLOCK_CHARS characters.
 """
+import io
 import os
 import re
 import stat
@@ -14,10 +17,12 @@ import numpy as np
 
 from jerklog import JerklogError
 from jerklog.firmware import rawcsv
+from jerklog.recordings import rawblocks
 from jerklog.recordings.recording import Recording, write_raw_csv
 from jerklog_firmware import board_sim
 
 CHUNK = 65536  # samples per write
+BLOCK_CHARS = 1 << 18  # characters read at a time (~6,000 lines of a 200 Hz six-axis CSV)
 
 UNITS = ("g", "m/s2")  # acceleration units a raw CSV may be in (--units); gyro is deg/s
 STANDARD_GRAVITY = "9.80665"  # m/s^2 per g
@@ -30,9 +35,10 @@ class _Utf8Lines:
     are not UTF-8 raises ValueError naming that line (a strict decoder fails some 8 KB
     ahead of the line it is reading, so it cannot say where)."""
 
-    def __init__(self, f):
+    def __init__(self, f, line_no=0):
+        """line_no: lines of the file before the first one f gives."""
         self._f = f
-        self._line_no = 0
+        self._line_no = line_no
 
     def readline(self):
         line = self._f.readline()
@@ -55,9 +61,10 @@ class _InG:
     _G = Decimal(STANDARD_GRAVITY)
     _STEP = Decimal("0.000001")
 
-    def __init__(self, lines):
+    def __init__(self, lines, cols=None):
+        """cols: the acceleration columns' indexes, None to take them from the header line."""
         self._lines = lines
-        self._cols = None
+        self._cols = cols
 
     def readline(self):
         line = self._lines.readline()
@@ -125,31 +132,104 @@ def open_raw(path: str, units: str = "g"):
 
 def iter_rows(path, units="g"):
     """Yield (reader, chunk) pairs: chunk is an int64 array (n, 7) of t_us, ax..gz (mg, 0.1
-    deg/s). units: see open_raw; a recording whose gravity says otherwise is refused."""
+    deg/s), one per block read. units: see open_raw; a recording whose gravity says
+    otherwise is refused."""
     f, reader = open_raw(path, units)
     with f:
-        buf = np.empty((CHUNK, 7), dtype=np.int64)
-        n = 0
-        checked = False
-        while True:
-            if n == _STILL_PROBE and not checked:
-                check_units(path, buf[:n, 1:4], units)
-                checked = True
-            try:
-                row = reader.next_row()
-            except ValueError as e:
-                raise JerklogError("%s: %s" % (path, e))
+        probe = []  # the rows the reader read ahead to tell the rate
+        while len(probe) < rawcsv.RATE_PROBE:
+            row = reader.next_row()
             if row is None:
                 break
-            buf[n] = row
-            n += 1
-            if n == CHUNK:
-                yield reader, buf[:n]
-                n = 0
-        if not checked:
-            check_units(path, buf[:n, 1:4], units)
-        if n:
-            yield reader, buf[:n]
+            probe.append(row)
+        head = [np.array(probe, dtype=np.int64).reshape(-1, 7)]
+        blocks = _blocks(path, f, reader, units, probe[-1][0])
+        while sum(len(c) for c in head) < _STILL_PROBE:  # they tell the units
+            try:
+                more = next(blocks, None)
+            except _BadLine as e:  # as line by line: units first if 2000 samples came before
+                rows = np.concatenate(head + [e.rows])
+                if len(rows) >= _STILL_PROBE:
+                    check_units(path, rows[:_STILL_PROBE, 1:4], units)
+                raise
+            if more is None:
+                break
+            head.append(more)
+        first = np.concatenate(head)
+        check_units(path, first[:_STILL_PROBE, 1:4], units)
+        yield reader, first
+        for chunk in blocks:
+            yield reader, chunk
+
+
+def _blocks(path, f, reader, units, last_t):
+    """The rows of the rest of f (after the reader's header and rate probe), a block of
+    whole lines at a time: rawblocks' numpy parser where the block is plain, else the
+    board's parser line by line (same integers, or the error naming its line)."""
+    line_no = reader.line_no
+    carry = ""
+    while True:
+        text = f.read(BLOCK_CHARS)
+        eof = not text
+        text = carry + text
+        if eof:
+            carry = ""
+        else:
+            cut = text.rfind("\n") + 1
+            if cut == 0:  # no \n: old Mac line ends (a lone \r), or a very long line
+                cut = text.rfind("\r", 0, len(text) - 1) + 1
+            carry, text = text[cut:], text[:cut]
+        if not text:
+            if eof:
+                return
+            continue
+        rows = None if units != "g" else rawblocks.parse_block(text, reader.cols, last_t)
+        if rows is None:
+            rows, line_no = _exact_rows(path, text, reader.cols, line_no, last_t, units)
+        else:
+            line_no += len(rows)
+        if len(rows):
+            last_t = int(rows[-1, 0])
+            yield rows
+
+
+class _BadLine(JerklogError):
+    """A line the board's parser refuses; rows: the block's rows before it."""
+
+    def __init__(self, message, rows):
+        super().__init__(message)
+        self.rows = np.array(rows, dtype=np.int64).reshape(-1, 7)
+
+
+def _exact_rows(path, text, cols, line_no, last_t, units):
+    """(rows (n, 7) int64, lines read) of text, whose first line is line line_no + 1, by the
+    board's parser line by line, as rawcsv.RawReader reads them (blank lines skipped, times
+    increasing after last_t)."""
+    lines = _Utf8Lines(io.StringIO(text, newline=""), line_no)
+    if units == "m/s2":
+        lines = _InG(lines, cols[1:4])
+    rows = []
+    while True:
+        try:
+            line = lines.readline()
+        except ValueError as e:
+            raise _BadLine("%s: %s" % (path, e), rows)
+        if not line:
+            break
+        line_no += 1
+        if not line.strip():
+            continue
+        row = [0, 0, 0, 0, 0, 0, 0]
+        try:
+            rawcsv.parse_row(line, cols, row)
+        except ValueError as e:
+            raise _BadLine("%s: line %d: %s" % (path, line_no, e), rows)
+        if last_t is not None and row[0] <= last_t:
+            raise _BadLine("%s: line %d: t=%s is not after the previous sample"
+                           % (path, line_no, line.split(",")[cols[0]].strip()), rows)
+        last_t = row[0]
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(-1, 7), line_no
 
 
 def write_stream_header(f, rate_hz, has_gyro):
