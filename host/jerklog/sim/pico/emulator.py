@@ -20,15 +20,23 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import tty
+import types
 
 import numpy as np
 
 from jerklog import JerklogError
+from jerklog.sim.device import Cable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "pico.mjs")
 CACHE = os.path.expanduser("~/.cache/jerklog")
+# A host sees a board's serial port some time after the board's USB is configured (the
+# kernel enumerates it, udev names it): about half a second on Linux. Meanwhile the board
+# has run its boot file, as on a real board.
+ENUMERATION_S = 0.5
+STARTUP_S = 60  # the image boots in ~1 s of emulated time; a loaded machine is slower
 
 
 def firmware_path() -> str:
@@ -93,15 +101,52 @@ class EmulatedPico:
         master, slave = pty.openpty()
         tty.setraw(slave)  # binary frames: no echo, no newline translation
         tty.setraw(master)
-        self._slave = slave  # held open so the line stays up while the host (re)opens it
-        self.port = os.ttyname(slave)
-        self._stderr = tempfile.TemporaryFile()
+        self._slave = slave  # the emulator's end of the line, held open across resets
+        self._inner = os.ttyname(slave)
+        self._lines = []
         try:
             self.proc = subprocess.Popen(cmd + ["--serial-fd", str(master)], pass_fds=(master,),
-                                         stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                         stderr=self._stderr, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, start_new_session=True)
         finally:
             os.close(master)  # the emulator owns the master side now
+        # The host's side: a name (as /dev/serial/by-id/...) for a pty that goes away while
+        # the chip resets and comes back when its USB is up again, as a board's port does.
+        self.usb = Cable(types.SimpleNamespace(port=self._inner),
+                         os.path.join(self._tmp.name, "ttyACM"))
+        self.usb.unplug()
+        self.port = self.usb.path
+        self._usb_up = threading.Event()
+        self._watch = threading.Thread(target=self._follow, daemon=True)
+        self._watch.start()
+        if not self._usb_up.wait(STARTUP_S):
+            self.close()
+            raise JerklogError("emulated Pico: no USB within %d s:\n%s"
+                               % (STARTUP_S, self.log_text()))
+
+    @property
+    def inner_port(self):
+        """The emulator's own end of the serial line (what Cable reads)."""
+        return self._inner
+
+    def _follow(self):
+        """The emulator's report, line by line: the USB port appears when the chip's USB is
+        configured and goes when the chip resets."""
+        plug = None
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self._lines.append(line)
+            if line.startswith("pico: reset"):
+                if plug is not None:
+                    plug.cancel()
+                self.usb.unplug()
+            elif line == "pico: usb connected":
+                plug = threading.Timer(ENUMERATION_S, self._plug)
+                plug.start()
+
+    def _plug(self):
+        self.usb.plug()
+        self._usb_up.set()
 
     def reset(self):
         """Reset the chip now, as its watchdog would: flash kept, RAM and peripherals not."""
@@ -109,12 +154,11 @@ class EmulatedPico:
 
     def log_text(self) -> str:
         """What the emulator reported (start, USB, resets, the IMU's recording running out)."""
-        if self._stderr.closed:
-            return self._log
-        self._stderr.seek(0)
-        return self._stderr.read().decode("utf-8", "replace")
+        return "\n".join(self._lines)
 
     def close(self):
+        if self._slave is None:
+            return  # closed already
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -122,12 +166,12 @@ class EmulatedPico:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._watch.join(5)
+        self.usb.close()
         if self._slave is not None:
             os.close(self._slave)
             self._slave = None
-        if not self._stderr.closed:
-            self._log = self.log_text()
-            self._stderr.close()
+        self.proc.stderr.close()
         self._tmp.cleanup()
 
     def __enter__(self):
