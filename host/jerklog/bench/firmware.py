@@ -140,4 +140,119 @@ def firmware_cost(rate_hz=208, seconds=15, runs=5, log=print):
                 per_sample * lo * 833 / 1e4, per_sample * hi * 833 / 1e4))
     text = "\n".join(lines)
     print(text)
+    if os.environ.get("JERKLOG_BENCH_EMULATED", "1") != "0":
+        emulated_cost(log=log)  # where the emulated Pico is here (issue 14)
     return costs[0][1], costs[0][2]
+
+
+# -- the emulated Pico (issue 14): cycles of the whole hot path on the board's interpreter --
+EMULATED_RATES = (104, 208, 416, 833)
+PICO_HZ = 125_000_000  # clk_sys of a Pico under MicroPython
+I2C_HZ = 400_000       # the boards' bus (hardware.py)
+
+# On the board, after sim.pico.scripts.install: the firmware's loop as main_board runs it
+# (read a FIFO batch over I2C, parse, scale, stamp, detect, frames, log append on littlefs,
+# nap half a batch), with the time inside rec.step() summed; frames are built but go to a
+# counter, not USB.
+PICO_SCRIPT = """
+import gc, time
+from jerklog_firmware import app, config, detector, eventlog, hardware, protocol
+rate = %(rate)d
+cfg = config.validate({"board": "pico_lsm6dsox", "rate_hz": rate})
+board = hardware.make_board(cfg)
+det = detector.Detector(board.rate_hz)
+sent = [0]
+def write(buf, n):
+    sent[0] += n
+w = protocol.FrameWriter(write, 0x3FFFFFFF, 0x3FFFFFFF)
+log = eventlog.EventLog("benchlog", max_bytes=262144)
+rec = app.BoardLoop(board, det, w, "left_wrist", 0, log)
+rec.hello(keep=True)
+nap = app.BATCH * 1000 // board.rate_hz // 2
+def run(seconds):
+    busy = 0
+    n = 0
+    reads = 0
+    t0 = time.ticks_us()
+    end = time.ticks_add(time.ticks_ms(), seconds * 1000)
+    while time.ticks_diff(end, time.ticks_ms()) > 0:
+        time.sleep_ms(nap)
+        a = time.ticks_us()
+        n += rec.step()
+        busy += time.ticks_diff(time.ticks_us(), a)
+        reads += 1
+    return busy, n, reads, time.ticks_diff(time.ticks_us(), t0)
+run(2)  # warm up: the detector's history fills, the log segment is open
+gc.collect()
+a0 = gc.mem_alloc()
+busy, n, reads, span = run(%(seconds)d)
+print("RESULT", busy, n, reads, span, det.events, board.dropped, gc.mem_alloc() - a0)
+"""
+
+# The integer loop of issue 14 (the same in every emulator and board): device ms.
+CALIBRATION_SCRIPT = """
+import time
+def loop():
+    s = 0
+    for i in range(20000):
+        s = (s + i * i) % 1000003
+    return s
+t0 = time.ticks_us()
+loop()
+print("RESULT", time.ticks_diff(time.ticks_us(), t0))
+"""
+
+
+def i2c_us_per_sample(batch_samples, rate_hz=None):
+    """Bus time (us) a sample costs at I2C_HZ on an LSM6DSOX: two 7-byte FIFO words, plus per
+    FIFO read the status read (address, register, repeated start, address, 2 bytes) and the
+    data read's address, register and repeated start; 9 bits a byte, start and stop ~1 bit."""
+    per_read = (5 + 3) * 9 + 4
+    return (14 * 9 + per_read / batch_samples) * 1e6 / I2C_HZ
+
+
+def emulated_cost(seconds=12, log=print):
+    """The whole hot path on the emulated Pico (jerklog.sim.pico) at EMULATED_RATES: CPU
+    cycles a sample (emulated time in rec.step() x 125 MHz), the CPU share, the computed I2C
+    bus time and the sum, for a generated day (wrist). Returns [(rate, cycles/sample, CPU %,
+    CPU + I2C %)], or None (saying why) where the emulator is absent."""
+    import shutil
+    import tempfile
+
+    from jerklog.sim.generate import generate
+    from jerklog.sim.pico import emulator, scripts
+    why = emulator.missing()
+    if why:
+        log("emulated Pico skipped: " + why)
+        return None
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="jerklog-bench-pico-") as tmp:
+        base = os.path.join(tmp, "installed.bin")
+        with emulator.EmulatedPico(base) as pico:
+            scripts.install(pico.port)
+            loop_us = int(scripts.run(pico.port, CALIBRATION_SCRIPT).split("RESULT")[1])
+        for rate in EMULATED_RATES:
+            _, day = generate("day", 1, rate, 5, "wrist")
+            k = (seconds + 8) * rate
+            day = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
+            flash = os.path.join(tmp, "run-%d.bin" % rate)
+            shutil.copyfile(base, flash)
+            with emulator.EmulatedPico(flash, day) as pico:
+                out = scripts.run(pico.port, PICO_SCRIPT % {"rate": rate, "seconds": seconds})
+            busy, n, reads, span, events, dropped, allocated = map(
+                int, out.split("RESULT")[1].split())
+            cycles = busy * (PICO_HZ / 1e6) / n
+            cpu = 100.0 * busy / span
+            bus = i2c_us_per_sample(n / reads) * n / span * 100.0
+            rows.append((rate, cycles, cpu, cpu + bus, n, events, dropped, allocated, bus))
+    lines = ["### Whole hot path on the emulated Pico (rp2040js, MicroPython v1.28.0 rp2)", "",
+             "Integer loop of issue 14 (20,000 x `s = (s + i*i) %% 1000003`): %.0f ms of "
+             "emulated time." % (loop_us / 1000.0), "",
+             "| rate Hz | samples | events | dropped | cycles/sample | CPU (emulated) | "
+             "I2C bus at 400 kHz | CPU + I2C | bytes allocated (whole run) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for rate, cycles, cpu, total, n, events, dropped, allocated, bus in rows:
+        lines.append("| %d | %d | %d | %d | %.0f | %.1f %% | %.1f %% | %.1f %% | %d |" % (
+            rate, n, events, dropped, cycles, cpu, bus, total, allocated))
+    print("\n".join(lines))
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
