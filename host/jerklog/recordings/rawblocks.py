@@ -17,7 +17,9 @@ from jerklog.firmware import rawcsv
 _DECIMALS = np.array([rawcsv._SCALE[c][0] for c in rawcsv.COLUMNS], dtype=np.int64)
 _LIMITS = np.array([rawcsv._SCALE[c][1] for c in rawcsv.COLUMNS], dtype=np.int64)
 MAX_FIELD = 24  # characters; a longer field (long zero padding) goes line by line
-_POW10 = 10 ** np.arange(18, dtype=np.int64)  # up to 10**17: no int64 overflow when summed
+# a digit's worth by its scaled power of ten, clipped to -1..17: 0 below the unit, up to 10**17
+# (no int64 overflow when summed; a nonzero digit above is refused before)
+_WORTH = np.concatenate([[0], 10 ** np.arange(18, dtype=np.int64)])
 _NL, _CR, _COMMA, _SPACE, _TAB = 10, 13, 44, 32, 9
 _PLUS, _MINUS, _DOT, _ZERO, _NINE = 43, 45, 46, 48, 57
 
@@ -96,10 +98,10 @@ def parse_block(text: str, cols: tuple, last_t: int | None):
     p = point[digit_field]
     decimals = np.tile(_DECIMALS[used], n)
     power = p - digit_at - (digit_at < p) + decimals[digit_field]
-    value = a[digit_at].astype(np.int64) - _ZERO
-    if np.any((power >= len(_POW10)) & (value > 0)):
+    value = a[digit_at] - _ZERO  # uint8
+    if np.any((power > 17) & (value > 0)):
         return None  # far out of range: the board's parser says so
-    terms = np.where(power >= 0, value * _POW10[np.clip(power, 0, len(_POW10) - 1)], 0)
+    terms = value * _WORTH[np.clip(power, -1, 17) + 1]
     start = np.zeros(len(fs), dtype=np.int64)
     np.cumsum(digits[:-1], out=start[1:])
     whole = np.add.reduceat(terms, start)
