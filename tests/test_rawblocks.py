@@ -112,7 +112,8 @@ def recording(draw):
         i = draw(st.integers(1, n - 1))
         text_lines[i], text_lines[i - 1] = text_lines[i - 1], text_lines[i]
     end = draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
-    body = ",".join(columns) + end + end.join(text_lines) + draw(st.sampled_from([end, "", end * 2]))
+    tail = draw(st.sampled_from([end, "", end * 2]))  # a final line end, none, a blank line
+    body = ",".join(columns) + end + end.join(text_lines) + tail
     data = body.encode("utf-8")
     damage = draw(st.sampled_from([None, None, None, None, b"\xff", b"\x00", b"\r"]))
     if damage:
