@@ -499,6 +499,21 @@ class Store:
         return [tuple(r) for r in self.db.execute(sql + " ORDER BY device_id, boot_id",
                                                   params)]
 
+    def boot_extents(self) -> dict:
+        """{(device_id, boot_id): (first, last Unix ms)} of the boots with evidence, over
+        their evidence and epochs (an epoch's last ms: its start + 5 s): when each sensor was
+        recording, for judging it with the others worn at the same time."""
+        out = {}
+        for sql in ("SELECT device_id, boot_id, MIN(time_ms), MAX(time_ms) FROM evidence "
+                    "GROUP BY device_id, boot_id",
+                    "SELECT device_id, boot_id, MIN(time_ms), MAX(time_ms) + 5000 FROM epochs "
+                    "WHERE (device_id, boot_id) IN (SELECT DISTINCT device_id, boot_id FROM "
+                    "evidence) GROUP BY device_id, boot_id"):
+            for device, boot, lo, hi in self.db.execute(sql):
+                a, b = out.get((device, boot), (lo, hi))
+                out[(device, boot)] = (min(a, lo), max(b, hi))
+        return out
+
     def evidence_wave(self, device_id: int, boot_id: int, cand: int) -> dict | None:
         """One candidate's row (waveform included), or None."""
         rows = _dicts(self.db.execute("SELECT * FROM evidence WHERE device_id = ? AND "
