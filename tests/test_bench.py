@@ -40,3 +40,20 @@ def test_matching_is_one_to_one_within_the_window():
     pairs, unmatched = bench.match([1000.0, 2000.0], [1010.0, 1050.0, 2300.0])
     assert pairs == [(0, 0)]
     assert unmatched == [1, 2]
+
+
+def test_the_several_sensor_benchmark_on_a_short_session():
+    from jerklog.bench import body
+    tallies = body.run_body_set("A", (11,), suite=(("rest", 1.5),), log=lambda *a: None)
+    assert set(tallies) == set(body.WAYS)
+    n = tallies["board"].truth.get(("kind", "all", "all"))
+    assert n and all(t.truth.get(("kind", "all", "all")) == n for t in tallies.values())
+    scopes = sum(tallies["board"].truth.get(("scope", "rest+asleep", s), 0)
+                 for s in body.SCOPE_ROWS)
+    assert scopes == n
+    offered, _ = tallies["board"].sensitivity(("offered", "rest"))
+    for way in body.WAYS:   # the host finds only among the candidates the board offered
+        assert tallies[way].sensitivity(("context", "rest"))[0] <= offered
+    text = body.format_body({"tuning seeds": tallies})
+    assert "| generalised jerks, rest+asleep |" in text
+    assert "| false events per hour from sitting down fast |" in text

@@ -1,5 +1,7 @@
 """The independent generator (jerklog.sim.independent) and its benchmark's arithmetic
 (jerklog.bench.independent). Short sessions only: each test takes a few seconds at most."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,76 @@ def test_a_tuning_run_sees_no_held_out_figures():
     assert bench.sets_for(("tuning", "held-out")) == list(bench.SETS)
     assert bench.SETS["held-out family"][0] != bench.SETS["tuning seeds"][0]
     assert set(bench.SETS["held-out seeds"][1]).isdisjoint(bench.SETS["tuning seeds"][1])
+
+
+# -- several sensors worn at once (sim/independent/body.py, bench/body.py)
+
+@pytest.fixture(scope="module", params=["A", "B"])
+def walk3(request):
+    from jerklog.sim.independent.body import body_session
+    return body_session(request.param, "walking", 2, ind.RATES[request.param][1], 5)
+
+
+def test_body_wide_steps_reach_every_sensor_at_its_own_lag(walk3):
+    from jerklog.sim.independent.body import LAGS
+    body = np.array([m[0] for m in walk3.body_marks if m[2] == "step"])
+    assert len(body) > 150  # two minutes of steps
+    for s in walk3.sensors:
+        own = np.array(sorted(m[0] for m in s.marks if m[2] == "step"))
+        lo, hi = LAGS["walking"][s.region]
+        a, b = np.searchsorted(own, [body + lo - 0.015, body + hi + 0.015])
+        assert np.all(b > a), s.region   # every step of the body is felt there, at its lag
+    # each region its own size: the ankle's heel strikes are the largest
+    dyn = {s.region: np.percentile(np.linalg.norm(s.acc - s.acc.mean(axis=0), axis=1), 99)
+           for s in walk3.sensors}
+    assert dyn["ankle"] > dyn["trunk"]
+
+
+def test_generalised_jerks_come_within_50_ms_multifocal_ones_apart_focal_alone():
+    from jerklog.sim.independent.body import body_session
+    b = body_session("A", "rest", 8, 208, 3)
+    seen = {"focal": 0, "multifocal": 0, "generalised": 0}
+    by_episode = {}
+    for k, s in enumerate(b.sensors):
+        for j in s.jerks:
+            by_episode.setdefault(j.episode, []).append((k, j))
+    for members in by_episode.values():
+        scope = members[0][1].scope
+        assert all(j.scope == scope for _, j in members)
+        seen[scope] += 1
+        sensors = {k for k, _ in members}
+        if scope == "focal":
+            assert len(sensors) == 1
+            continue
+        assert len(sensors) >= 2
+        firsts = sorted(min(j.t for k2, j in members if k2 == k) for k in sensors)
+        if scope == "generalised":
+            assert firsts[-1] - firsts[0] <= 0.05 + 1e-9
+            assert firsts[1] - firsts[0] >= 0.01 - 1e-9
+        else:
+            assert firsts[1] - firsts[0] >= 0.4 - 1e-9
+    assert min(seen.values()) >= 2, seen
+    assert all(abs(c) <= 8.0 for c in b.clock_ms)
+
+
+def test_the_same_body_seed_gives_the_same_sensors():
+    from jerklog.sim.independent.body import body_session
+    a = body_session("B", "car", 1, 100, 4)
+    b = body_session("B", "car", 1, 100, 4)
+    c = body_session("B", "car", 1, 100, 5)
+    for x, y in zip(a.sensors, b.sensors):
+        assert np.array_equal(x.acc, y.acc) and x.jerks == y.jerks
+    assert not np.array_equal(a.sensors[0].acc, c.sensors[0].acc)
+    assert a.sensors[0].gyro is None   # family B at 100 Hz: an accelerometer alone
+
+
+def test_the_tally_counts_scopes_and_the_candidates_offered():
+    truth = [_jerk(10.0), _jerk(20.0, context="walking")]
+    truth[1] = dataclasses.replace(truth[1], scope="generalised")
+    tally = bench.KindTally()
+    tally.add(truth, [(0.0, 15.0, "rest"), (15.0, 30.0, "walking")], [_event(10.0)],
+              cands_ms=[10000.0, 20090.0], scopes=True)
+    assert tally.sensitivity(("scope", "rest+asleep", "focal")) == (1.0, 1)
+    assert tally.sensitivity(("scope", "activity", "generalised")) == (0.0, 1)
+    assert tally.sensitivity(("offered", "walking")) == (1.0, 1)
+    assert tally.sensitivity(("offered group", "all")) == (1.0, 2)

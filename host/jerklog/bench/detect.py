@@ -260,13 +260,21 @@ def format_real(results):
     return "\n".join(lines)
 
 
-def main(seed_sets=("tuning", "held-out"), settings=None, log=print, independent=True):
+def main(seed_sets=("tuning", "held-out"), settings=None, log=print, independent=True,
+         body_only=False):
     """The scenario suite for seed_sets, the real recordings and (independent=True) the
-    independent generator (bench/independent.py): its tuning seeds with "tuning", its
-    held-out seeds, held-out family and the real recordings with jerks added with
-    "held-out", so that a tuning run never shows held-out figures."""
+    independent generator (bench/independent.py) and its several-sensor sessions
+    (bench/body.py): their tuning seeds with "tuning", their held-out seeds, held-out family
+    and the real recordings with jerks added with "held-out", so that a tuning run never
+    shows held-out figures. body_only: the several-sensor sessions alone."""
+    from jerklog.bench import body
     from jerklog.bench import independent as indep
     started = time.perf_counter()
+    if body_only:
+        text = body.main(settings, log, sets=indep.sets_for(seed_sets))
+        print(text)
+        log("(bench detect took %.0f s)" % (time.perf_counter() - started))
+        return text
     reports = []
     for label in seed_sets:
         log("%s seeds %s:" % (label, SEED_SETS[label]))
@@ -277,6 +285,7 @@ def main(seed_sets=("tuning", "held-out"), settings=None, log=print, independent
     if independent:
         reports.append(indep.main(settings, log, sets=indep.sets_for(seed_sets),
                                   real="held-out" in seed_sets))
+        reports.append(body.main(settings, log, sets=indep.sets_for(seed_sets)))
     text = "\n\n".join(reports)
     print(text)
     log("(bench detect took %.0f s)" % (time.perf_counter() - started))

@@ -111,16 +111,26 @@ class KindTally:
         n = self.truth.get(key, 0)
         return (self.found.get(key, 0) / n, n) if n else (float("nan"), 0)
 
-    def add(self, jerks, spans, events, t=None, acc=None, t_first=0.0, marks=()):
+    def add(self, jerks, spans, events, t=None, acc=None, t_first=0.0, marks=(),
+            cands_ms=None, scopes=False):
         """jerks: [TrueJerk]; spans: [(start s, end s, context)]; events: detector rows
         (t_ms from the first sample, at t_first s); t, acc (g): the samples, for the
         stand-out measure; marks: [(t0, t1, what)] named background movements, to say what
-        each false event was."""
+        each false event was; cands_ms: the t_ms of every candidate the board offered (kept
+        or dropped), for the candidate recall; scopes: also count per scope (focal,
+        multifocal, generalised: several sensors)."""
         det = [e for e in events if e["kind"] in ("jerk", "negative")]
         det_ms = [e["t_ms"] for e in det]
         truth_ms = [1000.0 * (j.t - t_first) for j in jerks]
         pairs, unmatched = match(truth_ms, det_ms, MATCH_MS)
         hit = dict(pairs)
+        if cands_ms is not None:
+            near = np.sort(np.asarray(cands_ms, dtype=np.float64))
+            for jerk, tm in zip(jerks, truth_ms):
+                lo, hi = np.searchsorted(near, [tm - MATCH_MS, tm + MATCH_MS])
+                for key in (("offered", jerk.context), ("offered group", group_of(jerk.context)),
+                            ("offered group", "all")):
+                    self.count(key, hi > lo)
         for i, j in pairs:
             self.errors_ms.append(abs(det_ms[j] - truth_ms[i]))
         for i, jerk in enumerate(jerks):
@@ -131,6 +141,8 @@ class KindTally:
                 self.count(("kind", g, row), found)
                 self.count(("kind", g, "all"), found)
             self.count(("context", jerk.context), found)
+            if scopes:
+                self.count(("scope", group, jerk.scope), found)
             self.count(("shape", group, jerk.shape), found)
             if jerk.context != "asleep":
                 self.count(("corrective", group, jerk.corrective), found)
@@ -176,19 +188,33 @@ class KindTally:
         return (self.false.get(ctx, 0) / h if h else float("nan")), self.false.get(ctx, 0), h
 
 
-def _board_and_host(s_t, acc, gyro, region, settings):
-    """(the board's events, the host-judged events, [(confidence, candidate t_ms)]) of one
-    recording, as a board worn at region (wrist, ankle, trunk, waist, ...: regions.parse; the
-    detector's up axis follows it as on a board) would send and the host would judge it."""
+def board_capture(s_t, acc, gyro, region, settings=None):
+    """What a board worn at region (wrist, ankle, trunk, waist, ...: regions.parse; the
+    detector's up axis follows it as on a board) would send for these samples."""
     from jerklog.judge.capture import capture
+    raw = RawSamples.from_units(s_t, acc, gyro)
+    return capture(raw.t_ms().tolist(), raw.values().tolist(), raw.rate_hz,
+                   raw.gyro_ddps is not None, settings, regions.parse(region))
+
+
+def host_judged(cap, others=(), clock_ms=0.0):
+    """(the host-judged events, [(confidence, candidate t_ms)]) of a capture, with the other
+    sensors' SensorViews if any (judge.cross)."""
     from jerklog.judge.model import judge_sensor
     from jerklog.judge.pipeline import judged_events
-    raw = RawSamples.from_units(s_t, acc, gyro)
-    cap = capture(raw.t_ms().tolist(), raw.values().tolist(), raw.rate_hz,
-                  raw.gyro_ddps is not None, settings, regions.parse(region))
     cands = sorted(cap.candidates, key=lambda c: (c["t_ms"], c["cand"]))
-    scored = [(v[1], c["t_ms"]) for c, v in zip(cands, judge_sensor(cands))]
-    return cap.events, judged_events(cap), scored
+    verdicts = judge_sensor(cands, None, list(others), [c["t_ms"] + clock_ms for c in cands],
+                            cap.epochs)
+    scored = [(v[1], c["t_ms"]) for c, v in zip(cands, verdicts)]
+    return judged_events(cap, None, others, clock_ms), scored
+
+
+def _board_and_host(s_t, acc, gyro, region, settings):
+    """(the board's events, the host-judged events, [(confidence, candidate t_ms)]) of one
+    recording judged alone."""
+    cap = board_capture(s_t, acc, gyro, region, settings)
+    judged, scored = host_judged(cap)
+    return cap.events, judged, scored
 
 
 def _calibrate(tally, jerks, scored, t_first):
@@ -215,7 +241,8 @@ def run_set(family, seeds, settings=None, log=print, suite=SUITE):
             t2 = time.perf_counter()
             spans = [(sp.start, sp.end, sp.context) for sp in s.spans]
             for tally, evs in ((board, events), (host, judged)):
-                tally.add(s.jerks, spans, evs, s.t, s.acc, marks=s.marks)
+                tally.add(s.jerks, spans, evs, s.t, s.acc, marks=s.marks,
+                          cands_ms=[t for _, t in scored])
                 tally.seconds += s.t[-1] - s.t[0]
                 tally.samples += len(s.t)
             _calibrate(host, s.jerks, scored, 0.0)
@@ -227,35 +254,50 @@ def run_set(family, seeds, settings=None, log=print, suite=SUITE):
 
 
 def run_real(settings=None, log=print, variants=REAL_VARIANTS):
-    """(KindTally of the board, KindTally of the host, per-recording [(name, true, found by
-    the board, found by the host)]) over augmented real recordings."""
+    """(KindTally of the board, KindTally of the host judging each sensor alone, KindTally of
+    the host judging with the other sensors of the same recording (Daphnet's ankle, thigh
+    and trunk were worn at once; the others are alone, so the same as the second),
+    per-recording [(name, true, found by the board, by the host alone, by the host with the
+    others)]) over augmented real recordings."""
+    from jerklog.judge.cross import views_of_captures
     from jerklog.recordings.folder import real_recordings
     from jerklog.sim.independent.augment import add_jerks
     directory = real_data_dir()
     if not directory:
-        return None, None, []
-    board, host = KindTally(), KindTally()
+        return None, None, None, []
+    board, host, cross = KindTally(), KindTally(), KindTally()
     per = {}
-    for rec in real_recordings(directory):
+    worn = {}
+    for rec in real_recordings(directory):    # the sensors of one file were worn at once
+        worn.setdefault(rec.source, []).append(rec)
+    for recs in worn.values():
         for seed in variants:
             family = "A" if seed % 2 else "B"
-            aug, jerks = add_jerks(rec, family, seed)
-            events, judged, scored = _board_and_host(aug.t, aug.acc, aug.gyro,
-                                                     rec.location, settings)
-            found = []
-            for tally, evs in ((board, events), (host, judged)):
-                before = tally.found.get(("kind", "all", "all"), 0)
-                tally.add(jerks, [(aug.t[0], aug.t[-1], "real")], evs, aug.t, aug.acc,
-                          t_first=aug.t[0])
-                tally.seconds += aug.duration_s
-                tally.samples += aug.n_samples
-                found.append(tally.found.get(("kind", "all", "all"), 0) - before)
-            _calibrate(host, jerks, scored, aug.t[0])
-            name = "%s (%s)" % (rec.name, rec.location)
-            n, fb, fh = per.get(name, (0, 0, 0))
-            per[name] = (n + len(jerks), fb + found[0], fh + found[1])
-        log("  real %s: %d variants" % (rec.name, len(variants)))
-    return board, host, [(k,) + v for k, v in per.items()]
+            augs = [add_jerks(rec, family, seed) for rec in recs]
+            caps = [board_capture(aug.t, aug.acc, aug.gyro, rec.location, settings)
+                    for rec, (aug, _) in zip(recs, augs)]
+            views = views_of_captures(caps)
+            for k, (rec, (aug, jerks), cap) in enumerate(zip(recs, augs, caps)):
+                judged, scored = host_judged(cap)
+                if len(recs) > 1:
+                    judged_x, scored_x = host_judged(cap, views[:k] + views[k + 1:])
+                else:
+                    judged_x, scored_x = judged, scored
+                found = []
+                for tally, evs in ((board, cap.events), (host, judged), (cross, judged_x)):
+                    before = tally.found.get(("kind", "all", "all"), 0)
+                    tally.add(jerks, [(aug.t[0], aug.t[-1], "real")], evs, aug.t, aug.acc,
+                              t_first=aug.t[0], cands_ms=[t for _, t in scored])
+                    tally.seconds += aug.duration_s
+                    tally.samples += aug.n_samples
+                    found.append(tally.found.get(("kind", "all", "all"), 0) - before)
+                _calibrate(host, jerks, scored, aug.t[0])
+                _calibrate(cross, jerks, scored_x, aug.t[0])
+                name = "%s (%s)" % (rec.name, rec.location)
+                n, fb, fh, fx = per.get(name, (0, 0, 0, 0))
+                per[name] = (n + len(jerks), fb + found[0], fh + found[1], fx + found[2])
+        log("  real %s: %d variants" % (", ".join(r.name for r in recs), len(variants)))
+    return board, host, cross, [(k,) + v for k, v in per.items()]
 
 
 def _cell(value_n):
@@ -301,6 +343,8 @@ def format_sets(tallies):
             ">= 0.95" if c in ("rest", "asleep") else "") for c in CONTEXTS]
           + [("false events per hour, " + c, lambda t, c=c: _false_cell(t, c),
               "<= 0.2" if c in ("rest", "asleep") else "<= 5 (none > 20)") for c in CONTEXTS]
+          + [("candidates offered by the board within %d ms of a true jerk, %s" % (MATCH_MS, c),
+              lambda t, c=c: _cell(t.sensitivity(("offered", c))), "") for c in CONTEXTS]
           + [("share of the time reported as tremor, " + c,
               lambda t, c=c: _share(t, c), "<= 1 %" if c == "car" else "")
              for c in ("car", "tremor")])
@@ -366,7 +410,7 @@ def _share(tally, ctx):
     return "-" if not h else "%.1f %%" % (100.0 * tally.tremor_time.get(ctx, 0.0) / (3600 * h))
 
 
-def format_real(board, host, per_recording):
+def format_real(board, host, cross, per_recording):
     out = ["### Real recordings with jerks added (shared/data/real)", ""]
     if board is None:
         out.append("(shared/data/real not found)")
@@ -374,13 +418,16 @@ def format_real(board, host, per_recording):
     out += ["%d variants of each recording, jerks of family A and B (seeds %s), %.2f h in all; "
             "quietest seconds: the lowest 25 %% of seconds by activity; ordinary activity: "
             "the 25th to 95th percentile. Each cell: the board's decision / after the host's "
-            "judgement." % (len(REAL_VARIANTS), ", ".join(str(s) for s in REAL_VARIANTS),
+            "judgement of each sensor alone / with the other sensors worn at once (Daphnet's "
+            "three; the Axivity recordings are alone)."
+            % (len(REAL_VARIANTS), ", ".join(str(s) for s in REAL_VARIANTS),
                             board.seconds / 3600.0), "",
             "| kind | quietest seconds | ordinary activity | all | target |",
             "|---|---|---|---|---|"]
 
     def both(key):
-        return "%s / %s" % (_cell(board.sensitivity(key)), _cell(host.sensitivity(key)))
+        return "%s / %s / %s" % (_cell(board.sensitivity(key)), _cell(host.sensitivity(key)),
+                                 _cell(cross.sensitivity(key)))
 
     for r in KIND_ROWS + ("all",):
         if r == "hypnic":
@@ -392,16 +439,25 @@ def format_real(board, host, per_recording):
                % (STANDOUT, both(("stands out", "rest+asleep")),
                   both(("stands out", "activity"))))
     rates = []
-    for t in (board, host):
+    for t in (board, host, cross):
         rate, k, h = t.false_rate("real")
         rates.append("%.1f (%d in %.2f h)" % (rate, k, h))
     out.append("| events matching no added jerk, per hour | | | %s | <= 5 |" % " / ".join(rates))
-    out += ["", "| recording | jerks added | found by the board | after the host's judgement |",
-            "|---|---|---|---|"]
-    for name, n, fb, fh in per_recording:
-        out.append("| %s | %d | %d (%.2f) | %d (%.2f) |" % (
-            name, n, fb, fb / n if n else float("nan"), fh, fh / n if n else float("nan")))
-    out += ["", format_calibration({"real recordings": host})]
+    out.append("| candidates offered by the board within %d ms of an added jerk | %s | %s | "
+               "%s | |" % (MATCH_MS, _cell(board.sensitivity(("offered group", "rest+asleep"))),
+                           _cell(board.sensitivity(("offered group", "activity"))),
+                           _cell(board.sensitivity(("offered group", "all")))))
+    out += ["", "| recording | jerks added | found by the board | host, alone | host, with "
+            "the others |", "|---|---|---|---|---|"]
+
+    def share(k, n):
+        return "%d (%.2f)" % (k, k / n if n else float("nan"))
+
+    for name, n, fb, fh, fx in per_recording:
+        out.append("| %s | %d | %s | %s | %s |" % (name, n, share(fb, n), share(fh, n),
+                                                   share(fx, n)))
+    out += ["", format_calibration({"real recordings, alone": host,
+                                    "real recordings, with the others": cross})]
     return "\n".join(out)
 
 

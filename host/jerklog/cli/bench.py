@@ -9,7 +9,7 @@ def cmd_bench(args):
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     if args.what in ("detect", "all"):
         sets = ("tuning", "held-out") if args.seeds == "both" else (args.seeds,)
-        detect.main(sets, log=log)
+        detect.main(sets, log=log, body_only=args.part == "body")
     if args.what in ("firmware", "all"):
         firmware.firmware_cost(log=log)
     if args.what == "import":
@@ -42,7 +42,8 @@ def add_subcommands(sub):
     p.add_argument("--days", type=number(0.01, 31, float), default=1.0,
                    help="import: length of the generated .cwa (default 1 day)")
     p.add_argument("--out", metavar="WEIGHTS.json", help="train-judge: where to write the "
-                   "weights (default: the package's judge/weights.json)")
+                   "weights (default: the package's judge/weights.json; the several-sensor "
+                   "term goes beside it, as WEIGHTS_cross.json)")
     p.add_argument("--devices", type=number(1, 16), default=4,
                    help="load: boards, 1..16 (default 4)")
     p.add_argument("--rate", type=number(25, 4000), default=833,
@@ -51,4 +52,7 @@ def add_subcommands(sub):
                    help="load: length in minutes, 0.05..1440 (default 10)")
     p.add_argument("--seeds", choices=["tuning", "held-out", "both"], default="both",
                    help="which scenario seed set to run (default both)")
+    p.add_argument("--part", choices=["all", "body"], default="all",
+                   help="detect: everything (default), or only the sessions of several "
+                   "sensors worn at once (bench/body.py)")
     p.set_defaults(func=cmd_bench)
