@@ -35,7 +35,8 @@ import sys
 #   each the mean of `stride` ring samples from ring index st[2] (6 values a sample), until
 #   the part is full (offset > end) or all n are done; st gets the offset, the count and the
 #   ring index after (app.BoardLoop._send_evidence). ptr16 reads are unsigned: each value is
-#   sign-extended by hand.
+#   sign-extended ((x ^ 0x8000) - 0x8000); a power-of-two stride divides by a shift (a floor,
+#   as Python's //, which viper calls a helper for).
 SOURCE = """
 @micropython.viper
 def frame_into(p, n: int, f, t) -> int:
@@ -98,6 +99,13 @@ def wave_part(r, st, prev, p, stride: int, axes: int, qend: int, end: int, n: in
     k = s[1]
     b = s[2]
     step = 6 * stride
+    sh = -1
+    if (stride & (stride - 1)) == 0:
+        sh = 0
+        x = stride
+        while x > 1:
+            x >>= 1
+            sh += 1
     while k < n:
         if o > end:
             break
@@ -107,20 +115,16 @@ def wave_part(r, st, prev, p, stride: int, axes: int, qend: int, end: int, n: in
             v = 0
             m = 0
             while m < stride:
-                x = int(ring[bb])
-                if x & 0x8000:
-                    x -= 0x10000
-                v += x
+                v += (int(ring[bb]) ^ 0x8000) - 0x8000
                 bb += 6
                 if bb >= qend:
                     bb -= qend
                 m += 1
-            if stride > 1:
+            if sh > 0:
+                v = v >> sh
+            elif sh < 0:
                 v = v // stride
-            x = int(pv[a])
-            if x & 0x8000:
-                x -= 0x10000
-            dv = v - x
+            dv = v - ((int(pv[a]) ^ 0x8000) - 0x8000)
             if dv > -128 and dv < 128:
                 out[o] = dv & 0xFF
                 o += 1
