@@ -196,3 +196,16 @@ def test_cable_pulled_while_recording_loses_no_event(emulated_pico, tmp_path):
     assert rec.disconnects >= 1 and rec.connections >= 2
     assert cable.bytes_lost > 0
     assert_same_events(events, analyze(raw, tmp_path))
+
+
+def test_a_button_held_at_boot_is_no_trigger_mark(emulated_pico, tmp_path):
+    """rp2040js has no pull-ups: a button line that reads low at boot (held, or not yet
+    pulled up) was one false trigger mark at the start of every boot (issue 14)."""
+    pico = emulated_pico()
+    deploy_to(pico.port)
+    pico.close()
+    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=synthetic_recording(20, RATE),
+                         button_pressed=True)
+    rec, events = record(pico.port, str(tmp_path / "store.sqlite3"), 12)
+    assert rec.connections >= 1
+    assert [e for e in events if e["kind"] == "trigger"] == []

@@ -49,7 +49,9 @@ def main_board():
     blink = time.ticks_ms()
     lit_until = blink
     host_at = time.ticks_add(blink, -HOST_GONE_MS)  # no host heard yet
-    was_down = False
+    # A button that reads down at start (held, or its line not yet pulled up) is no press:
+    # only a release then a press is a trigger mark (issue 14: one false mark at boot).
+    was_down = button.pressed()
     while True:
         n = rec.step()
         cmd = host.next()
