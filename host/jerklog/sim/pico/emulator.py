@@ -76,13 +76,14 @@ def imu_samples(raw) -> bytes:
 class EmulatedPico:
     """One emulated Pico. flash: the file that holds its 2 MB flash (made from the image
     when absent, kept across runs and resets). recording: RawSamples the IMU serves from
-    the moment the firmware starts its FIFO, at the rate it configures.
+    the moment the firmware starts its FIFO, at the rate it configures. cpu_every_s: report
+    the CPU share every so many emulated seconds (cpu_shares()).
 
     Use as a context manager, or call close(). reset() resets the chip as its watchdog
     would (flash kept). The line stays up while the host reopens the port.
     """
 
-    def __init__(self, flash, recording=None, button_pressed=False):
+    def __init__(self, flash, recording=None, button_pressed=False, cpu_every_s=None):
         why = missing()
         if why:
             raise JerklogError("emulated Pico: " + why)
@@ -98,6 +99,8 @@ class EmulatedPico:
             cmd += ["--imu", imu]
         if button_pressed:
             cmd.append("--button-pressed")
+        if cpu_every_s:
+            cmd += ["--cpu-every", str(cpu_every_s)]
         master, slave = pty.openpty()
         tty.setraw(slave)  # binary frames: no echo, no newline translation
         tty.setraw(master)
@@ -151,6 +154,16 @@ class EmulatedPico:
     def reset(self):
         """Reset the chip now, as its watchdog would: flash kept, RAM and peripherals not."""
         self.proc.send_signal(signal.SIGUSR1)
+
+    def cpu_shares(self) -> list:
+        """[(emulated s, % of the time the core was awake)] per cpu_every_s window so far:
+        the CPU share of whatever runs (the firmware, USB interrupts, MicroPython)."""
+        out = []
+        for line in list(self._lines):
+            if line.startswith("pico: cpu "):
+                t, share = line.split()[2:4]
+                out.append((float(t), float(share)))
+        return out
 
     def log_text(self) -> str:
         """What the emulator reported (start, USB, resets, the IMU's recording running out)."""

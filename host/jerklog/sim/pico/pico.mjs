@@ -10,7 +10,7 @@
 // time, and a chip reset (watchdog, machine.reset(), SIGUSR1) that keeps the flash.
 //
 // Arguments: --rp2040js DIR --bootrom FILE --flash FILE [--firmware UF2] --serial-fd N
-//            [--imu FILE] [--button-pressed] [--stats-fd N]
+//            [--imu FILE] [--button-pressed] [--cpu-every SECONDS]
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -238,6 +238,19 @@ function realNs() {
   return Number(process.hrtime.bigint() - realStart);
 }
 
+// The CPU share: the part of emulated time the core was not asleep (WFI/WFE), every
+// --cpu-every seconds of emulated time, on stderr ("pico: cpu T SHARE").
+const cpuEvery = args['cpu-every'] ? Number(args['cpu-every']) * 1e9 : 0;
+const cpu = { windowStart: 0, windowEnd: cpuEvery, asleep: 0 };
+
+function reportCpu(now) {
+  const span = now - cpu.windowStart;
+  log(`cpu ${(now / 1e9).toFixed(1)} ${((100 * (span - cpu.asleep)) / span).toFixed(2)}`);
+  cpu.windowStart = now;
+  cpu.windowEnd = now + cpuEvery;
+  cpu.asleep = 0;
+}
+
 function slice() {
   const sliceEnd = Date.now() + 25;
   const core = chip.core;
@@ -255,6 +268,7 @@ function slice() {
         const next = clock.nanosToNextAlarm;
         const step = next > 0 ? Math.min(next, allowed) : allowed;
         clock.tick(step);
+        cpu.asleep += step;
         if (core.waiting && step === allowed) {
           setTimeout(slice, 1);
           return;
@@ -262,8 +276,14 @@ function slice() {
       } else {
         clock.tick(core.executeInstruction() * NS_PER_CYCLE);
       }
+      if (cpuEvery && clock.nanos >= cpu.windowEnd) {
+        reportCpu(clock.nanos);
+      }
       if (resetRequested) {
         resetRequested = false;
+        cpu.windowStart = 0;
+        cpu.windowEnd = cpuEvery;
+        cpu.asleep = 0;
         emulatedBase += clock.nanos;
         resetChip('watchdog');
         setImmediate(slice);
@@ -282,6 +302,13 @@ function finish() {
   process.exit(0);
 }
 process.on('SIGTERM', finish);
+// a board without its harness: stop when the Python process that started us is gone
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    finish();
+  }
+}, 1000).unref();
 process.on('SIGINT', finish);
 
 makeChip();
