@@ -235,24 +235,28 @@ def emulated_cost(seconds=12, log=print):
             _, day = generate("day", 1, rate, 5, "wrist")
             k = (seconds + 8) * rate
             day = RawSamples(day.t_us[:k], day.acc_mg[:k], day.gyro_ddps[:k])
-            flash = os.path.join(tmp, "run-%d.bin" % rate)
-            shutil.copyfile(base, flash)
-            with emulator.EmulatedPico(flash, day) as pico:
-                out = scripts.run(pico.port, PICO_SCRIPT % {"rate": rate, "seconds": seconds})
-            busy, n, reads, span, events, dropped, allocated = map(
-                int, out.split("RESULT")[1].split())
-            cycles = busy * (PICO_HZ / 1e6) / n
-            cpu = 100.0 * busy / span
-            bus = i2c_us_per_sample(n / reads) * n / span * 100.0
-            rows.append((rate, cycles, cpu, cpu + bus, n, events, dropped, allocated, bus))
+            for label, raw in (("generated day, wrist", day),
+                               ("a jerk every second", jerk_every_second(seconds + 8, rate))):
+                flash = os.path.join(tmp, "run-%d.bin" % rate)
+                shutil.copyfile(base, flash)
+                with emulator.EmulatedPico(flash, raw) as pico:
+                    out = scripts.run(pico.port, PICO_SCRIPT % {"rate": rate,
+                                                                "seconds": seconds})
+                busy, n, reads, span, events, dropped, allocated = map(
+                    int, out.split("RESULT")[1].split())
+                cycles = busy * (PICO_HZ / 1e6) / n
+                cpu = 100.0 * busy / span
+                bus = i2c_us_per_sample(n / reads) * n / span * 100.0
+                rows.append((rate, label, cycles, cpu, cpu + bus, n, events, dropped,
+                             allocated, bus))
     lines = ["### Whole hot path on the emulated Pico (rp2040js, MicroPython v1.28.0 rp2)", "",
              "Integer loop of issue 14 (20,000 x `s = (s + i*i) %% 1000003`): %.0f ms of "
              "emulated time." % (loop_us / 1000.0), "",
-             "| rate Hz | samples | events | dropped | cycles/sample | CPU (emulated) | "
+             "| rate Hz | load | samples | events | dropped | cycles/sample | CPU (emulated) | "
              "I2C bus at 400 kHz | CPU + I2C | bytes allocated (whole run) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for rate, cycles, cpu, total, n, events, dropped, allocated, bus in rows:
-        lines.append("| %d | %d | %d | %d | %.0f | %.1f %% | %.1f %% | %.1f %% | %d |" % (
-            rate, n, events, dropped, cycles, cpu, bus, total, allocated))
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for rate, label, cycles, cpu, total, n, events, dropped, allocated, bus in rows:
+        lines.append("| %d | %s | %d | %d | %d | %.0f | %.1f %% | %.1f %% | %.1f %% | %d |" % (
+            rate, label, n, events, dropped, cycles, cpu, bus, total, allocated))
     print("\n".join(lines))
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
