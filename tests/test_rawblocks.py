@@ -78,8 +78,9 @@ def number(draw, scale):
 
 
 @st.composite
-def recording(draw):
-    """Bytes of a raw CSV: mostly plain rows, some cells, lines and line ends damaged."""
+def recording(draw, acc_scale=2):
+    """Bytes of a raw CSV: mostly plain rows, some cells, lines and line ends damaged;
+    acceleration up to about acc_scale in size (2 g, or 20 m/s^2)."""
     gyro = draw(st.booleans())
     names = ["t", "ax", "ay", "az"] + (["gx", "gy", "gz"] if gyro else [])
     extra = draw(st.sampled_from([[], ["note"], ["x", "y"]]))
@@ -96,7 +97,7 @@ def recording(draw):
         cells = {"t": "%d.%06d%s" % (t // 10 ** 6, t % 10 ** 6, "0" * (t_decimals - 6))
                  if t_decimals >= 6 else "%.*f" % (t_decimals, t / 1e6)}
         for c in names[1:]:
-            cells[c] = draw(number(2 if c.startswith("a") else 500))
+            cells[c] = draw(number(acc_scale if c.startswith("a") else 500))
         for c in extra:
             cells[c] = draw(st.sampled_from(["", "ok", "a b", '"q"', "\xe9t\xe9"]))
         lines.append([cells[c] for c in columns])
@@ -130,6 +131,49 @@ def test_blocks_give_the_line_by_line_rows_or_errors(tmp_path, monkeypatch, data
     path.write_bytes(data)
     monkeypatch.setattr(rawfile, "BLOCK_CHARS", block)
     assert_same(str(path))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=recording(acc_scale=20), block=st.sampled_from([61, 4096, 1 << 18]))
+def test_blocks_in_m_s2_give_the_line_by_line_rows_or_errors(tmp_path, monkeypatch, data,
+                                                             block):
+    """--units m/s2: the exact division by 9.80665 (half to even to 1e-6 g, then to mg) in
+    integers gives what the Decimal rewrite of each line gives."""
+    path = tmp_path / "r.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(rawfile, "BLOCK_CHARS", block)
+    assert_same(str(path), "m/s2")
+
+
+def test_m_s2_values_next_to_a_rounding_edge(tmp_path):
+    """Values in m/s^2 whose quotient by 9.80665 lies just either side of half a mg or half
+    a micro-g give the line-by-line integers, and the block is taken by numpy."""
+    g = 9.80665
+    values = []
+    for mg in range(-3000, 3000, 7):
+        for off in (-1e-6, 0, 1e-6):
+            values.append("%.6f" % ((mg + 0.5) * g / 1000 + off))
+    # values whose quotient is as close to j mg + 499.5 micro-g as 1e-6 m/s^2 steps allow
+    # (0.0022 micro-g): the rounding to 1e-6 g decides their mg
+    num, den = 196133, 20000  # 9.80665 = num / den
+    j = np.arange(30000, dtype=np.int64)
+    micro = (num * (2000 * j + 999)) // (2 * den)  # in 1e-6 m/s^2
+    micro = np.concatenate([micro, micro + 1])
+    miss = np.abs(2 * (micro * den % num) - num)
+    edge = (micro * den // num) % 1000 == 499
+    for n in micro[np.argsort(np.where(edge, miss, num))[:200]]:
+        values.append("%s%d.%06d" % ("-" if n % 2 else "", n // 10 ** 6, n % 10 ** 6))
+    lines = ["t,ax,ay,az"] + ["%d.%06d,%s,%s,9.806650" % (i // 100, i % 100 * 10000, v,
+                                                           values[-1 - i])
+                              for i, v in enumerate(values)]
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "edge.csv"
+    path.write_text(text)
+    np.testing.assert_array_equal(in_blocks(str(path), "m/s2"), line_by_line(str(path), "m/s2"))
+    body = text[text.index("\n") + 1:]
+    assert rawblocks.parse_block(body, rawcsv.parse_header(lines[0]), None,
+                                 rawfile.STANDARD_GRAVITY) is not None
 
 
 @pytest.mark.parametrize("text", WEIRD + ["1.5", "-0.0015", "+12", "7.", ".7", "0.0045",

@@ -9,6 +9,8 @@ returns None and the caller reads the block line by line with the board's parser
 gives the same integers or the error with its line number. The arithmetic is integer only, so
 nothing depends on float rounding.
 """
+from decimal import Decimal
+
 import numpy as np
 
 from jerklog.firmware import rawcsv
@@ -20,14 +22,18 @@ MAX_FIELD = 24  # characters; a longer field (long zero padding) goes line by li
 # a digit's worth by its scaled power of ten, clipped to -1..17: 0 below the unit, up to 10**17
 # (no int64 overflow when summed; a nonzero digit above is refused before)
 _WORTH = np.concatenate([[0], 10 ** np.arange(18, dtype=np.int64)])
+_MS2_DECIMALS = 6  # a value in m/s^2 is read in units of 1e-6 m/s^2
+_MS2_LARGEST = 10 ** 12  # 1e6 m/s^2, far above the range in g; keeps the products in int64
 _NL, _CR, _COMMA, _SPACE, _TAB = 10, 13, 44, 32, 9
 _PLUS, _MINUS, _DOT, _ZERO, _NINE = 43, 45, 46, 48, 57
 
 
-def parse_block(text: str, cols: tuple, last_t: int | None):
+def parse_block(text: str, cols: tuple, last_t: int | None, gravity: str | None = None):
     """Rows (n, 7) int64 of t_us, ax, ay, az (mg), gx, gy, gz (0.1 deg/s; 0 without gyro) for
     the n lines of text, which ends at a line end (or at the end of the file); cols: the
-    header's column indexes (rawcsv.parse_header); last_t: the previous sample's t_us. None
+    header's column indexes (rawcsv.parse_header); last_t: the previous sample's t_us.
+    gravity: m/s^2 per g as decimal text when ax, ay, az are in m/s^2: divided exactly and
+    rounded half to even to 1e-6 g, then to mg, as rawfile's line-by-line reading does. None
     when the block is not plain (see the module's docstring)."""
     try:
         data = text.encode("utf-8")  # a byte that was not UTF-8 (a surrogate) fails here
@@ -96,7 +102,13 @@ def parse_block(text: str, cols: tuple, last_t: int | None):
     point = fe.copy()
     point[dot_field] = dot_at
     p = point[digit_field]
-    decimals = np.tile(_DECIMALS[used], n)
+    column_decimals = _DECIMALS[used]
+    acc = np.array([1 <= k <= 3 for k in used])
+    if gravity is not None:  # m/s^2 read to 1e-6 exactly: more decimals go line by line
+        column_decimals = np.where(acc, _MS2_DECIMALS, column_decimals)
+        if np.any((fe - point - 1).reshape(n, len(used))[:, acc] > _MS2_DECIMALS):
+            return None
+    decimals = np.tile(column_decimals, n)
     power = p - digit_at - (digit_at < p) + decimals[digit_field]
     value = a[digit_at] - _ZERO  # uint8
     if np.any((power > 17) & (value > 0)):
@@ -106,7 +118,12 @@ def parse_block(text: str, cols: tuple, last_t: int | None):
     np.cumsum(digits[:-1], out=start[1:])
     whole = np.add.reduceat(terms, start)
     whole[digit_field[(power == -1) & (value >= 5)]] += 1
-    whole = np.where(a[fs] == _MINUS, -whole, whole).reshape(n, len(used))
+    whole = whole.reshape(n, len(used))
+    if gravity is not None:
+        if np.any(whole[:, acc] > _MS2_LARGEST):
+            return None  # far out of range (and int64 products): line by line
+        whole[:, acc] = _ms2_to_mg(whole[:, acc], gravity)
+    whole = np.where(a[fs].reshape(n, len(used)) == _MINUS, -whole, whole)
     if np.any(np.abs(whole) > _LIMITS[used]):
         return None
 
@@ -116,3 +133,12 @@ def parse_block(text: str, cols: tuple, last_t: int | None):
     if (last_t is not None and t[0] <= last_t) or np.any(t[1:] <= t[:-1]):
         return None
     return rows
+
+
+def _ms2_to_mg(micro, gravity: str):
+    """mg of magnitudes in 1e-6 m/s^2 (int64 array): micro / gravity rounded half to even to
+    1e-6 g (Decimal.quantize, ROUND_HALF_EVEN), then half up to mg (rawcsv.parse_fixed)."""
+    num, den = Decimal(gravity).as_integer_ratio()
+    q, r = np.divmod(micro * den, num)  # micro-g = micro * den / num
+    q += (2 * r > num) | ((2 * r == num) & (q % 2 == 1))
+    return (q + 500) // 1000

@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import struct
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
 
@@ -80,7 +80,11 @@ class _InG:
         fields = body.split(",")
         for i in self._cols:
             if i < len(fields) and _DECIMAL.match(fields[i]):
-                g = (Decimal(fields[i].strip()) / self._G).quantize(self._STEP, ROUND_HALF_EVEN)
+                try:
+                    g = (Decimal(fields[i].strip()) / self._G).quantize(self._STEP,
+                                                                        ROUND_HALF_EVEN)
+                except InvalidOperation:  # over 28 digits in g: the parser says out of range
+                    continue
                 fields[i] = format(g, "f")
         return ",".join(fields) + line[len(body):]
 
@@ -183,7 +187,8 @@ def _blocks(path, f, reader, units, last_t):
             if eof:
                 return
             continue
-        rows = None if units != "g" else rawblocks.parse_block(text, reader.cols, last_t)
+        rows = rawblocks.parse_block(text, reader.cols, last_t,
+                                     STANDARD_GRAVITY if units == "m/s2" else None)
         if rows is None:
             rows, line_no = _exact_rows(path, text, reader.cols, line_no, last_t, units)
         else:
