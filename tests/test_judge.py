@@ -158,6 +158,10 @@ def test_cross_sensor_features_from_a_store_with_two_boards(tmp_path):
     got = sorted((r for r in rows if r["device_id"] == 11), key=lambda r: r["t_ms"])
     same = sum(g["host_kept"] == w[0] for g, w in zip(got, want))
     assert same >= 0.95 * len(want)
+    # The other sensors can only lower a candidate's confidence (a veto), never raise it.
+    alone = judge_sensor(cands)
+    assert all(x[1] <= a[1] for x, a in zip(want, alone))
+    assert any(x[1] < a[1] for x, a in zip(want, alone))
 
 
 def test_rescore_with_two_boards_is_idempotent_and_one_board_stays_single(tmp_path):
