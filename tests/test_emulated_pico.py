@@ -6,6 +6,7 @@ analyze`. Skipped where the image or the emulator is absent (docs/boards.md, Emu
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -64,18 +65,29 @@ def analyze(raw, tmp_path):
     """`jerklog analyze` on the recording: [(t_ms, kind, axis)]."""
     src, out = tmp_path / "rec.csv", tmp_path / "events.csv"
     raw.write_csv(str(src))
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "jerklog"), "analyze",
-                    "--region", "left_wrist", "--out", str(out), str(src)], check=True,
-                   capture_output=True)
+    subprocess.run(jerklog("analyze", "--region", "left_wrist", "--out", str(out), str(src)),
+                   check=True, capture_output=True)
     with open(out) as f:
         return [(round(float(r["t"]) * 1000), r["kind"], r["axis"]) for r in csv.DictReader(f)]
 
 
-def record(port, db, seconds, during=None):
-    """PortRecorder (what `jerklog record` runs per port) for `seconds`; `during(recorder)`
-    runs meanwhile. Returns the stored events."""
+def wait_emulated(pico, seconds, cap_s=600):
+    """Until the emulated board's clock has run `seconds` (the emulator may run slower than
+    real time on a loaded machine; the IMU model and the firmware keep emulated time)."""
+    deadline = time.monotonic() + cap_s
+    while time.monotonic() < deadline:
+        shares = pico.cpu_shares()
+        if shares and shares[-1][0] >= seconds:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the emulated board did not reach %.1f s" % seconds)
+
+
+def record(pico, db, seconds, during=None, port=None):
+    """PortRecorder (what `jerklog record` runs per port) until the board has run `seconds`
+    of emulated time; `during(recorder)` runs meanwhile. Returns the stored events."""
     with Store(db) as store:
-        rec = PortRecorder(port, store, reconnect=True, retry_s=0.1)
+        rec = PortRecorder(port or pico.port, store, reconnect=True, retry_s=0.1)
         errors = []
 
         def run():
@@ -86,10 +98,10 @@ def record(port, db, seconds, during=None):
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        t_end = time.monotonic() + seconds
         if during:
             during(rec)
-        time.sleep(max(0.0, t_end - time.monotonic()))
+        wait_emulated(pico, seconds)
+        time.sleep(2.0)  # what the board sent last reaches the store
         rec.stop.set()
         thread.join(60)
         assert not thread.is_alive() and not errors, errors
@@ -122,17 +134,33 @@ def test_boots_and_keeps_its_file_system_across_resets_and_restarts(emulated_pic
     assert "reset" in pico.log_text()
 
 
-def test_deploy_then_record_gives_the_events_analyze_finds(emulated_pico, tmp_path):
+def jerklog(*args):
+    return [os.path.join(os.path.dirname(sys.executable), "jerklog")] + list(args)
+
+
+def test_jerklog_deploy_then_record_gives_the_events_analyze_finds(emulated_pico, tmp_path):
+    """The commands a user types, on the emulated board's port."""
     raw = synthetic_recording(SECONDS, RATE, JERKS, jerk_g=0.6, seed=3)
     pico = emulated_pico(recording=raw)
-    cfg, hello = deploy_to(pico.port)
-    assert hello["board"] == "pico_lsm6dsox" and hello["sensor"] == "LSM6DSOX"
-    assert hello["rate_hz"] == RATE and hello["region"] == "left_wrist"
+    out = subprocess.run(jerklog("deploy", "--board", "pico_lsm6dsox", "--region",
+                                 "left_wrist", "--rate", str(RATE), pico.port),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "board pico_lsm6dsox" in out.stdout and "208 Hz" in out.stdout
     # the deploy's resets restarted the FIFO: start the recording again from its beginning
     pico.close()
-    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=raw)
-    _, events = record(pico.port, str(tmp_path / "store.sqlite3"), SECONDS + 8)
+    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=raw, cpu_every_s=1)
+    db = str(tmp_path / "store.sqlite3")
+    proc = subprocess.Popen(jerklog("record", "--db", db, pico.port), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    wait_emulated(pico, SECONDS + 4)  # the recording played out, the last events sent
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: stops with everything stored
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, output
     assert "recording ended" in pico.log_text()
+    with Store(db) as store:
+        events = list(store.events())
     assert_same_events(events, analyze(raw, tmp_path))
 
 
@@ -180,17 +208,18 @@ def test_cable_pulled_while_recording_loses_no_event(emulated_pico, tmp_path):
     pico = emulated_pico()
     deploy_to(pico.port)
     pico.close()
-    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=raw)
+    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=raw, cpu_every_s=1)
     cable = Cable(pico, str(tmp_path / "ttyJERK0"))
 
     def pull(rec):
-        time.sleep(4.0)
+        wait_emulated(pico, 4)
         cable.unplug()  # the jerks at 6 and 11.5 s go into the on-board log only
-        time.sleep(9.0)
+        wait_emulated(pico, 13)
         cable.plug()
 
     try:
-        rec, events = record(cable.path, str(tmp_path / "store.sqlite3"), SECONDS + 12, pull)
+        rec, events = record(pico, str(tmp_path / "store.sqlite3"), SECONDS + 12, pull,
+                             port=cable.path)
     finally:
         cable.close()
     assert rec.disconnects >= 1 and rec.connections >= 2
@@ -205,7 +234,7 @@ def test_a_button_held_at_boot_is_no_trigger_mark(emulated_pico, tmp_path):
     deploy_to(pico.port)
     pico.close()
     pico = emulated_pico(str(tmp_path / "flash.bin"), recording=synthetic_recording(20, RATE),
-                         button_pressed=True)
-    rec, events = record(pico.port, str(tmp_path / "store.sqlite3"), 12)
+                         button_pressed=True, cpu_every_s=1)
+    rec, events = record(pico, str(tmp_path / "store.sqlite3"), 12)
     assert rec.connections >= 1
     assert [e for e in events if e["kind"] == "trigger"] == []
