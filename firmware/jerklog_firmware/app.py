@@ -24,7 +24,8 @@ def _zeros(n):
     """array('h') of n zeros, allocated once at its size: from a range, whose length the
     array constructor reads first (from a bytearray, the array would be a copy beside a
     temporary as large, which a 1000 Hz ring did not always find room for in 192 KB)."""
-    a = array("h", range(n))  # values up to n - 1 (< 32768 at the rates config allows)
+    a = array("h", range(-(n >> 1), n - (n >> 1)))  # int16 values for n <= 65536 (the
+    #                                                   ring at the detector's 4000 Hz: 43620)
     i = 0
     while i < n:
         a[i] = 0
