@@ -108,7 +108,7 @@ def record(pico, db, seconds, during=None, port=None):
         return rec, list(store.events())
 
 
-def assert_same_events(board, expected):
+def assert_same_events(board, expected, period_ms=PERIOD_MS):
     """The board's events are analyze's: same kinds and axes, times within one sample once
     the constant offset between the board's clock origin and its IMU's first sample is
     taken out."""
@@ -116,7 +116,7 @@ def assert_same_events(board, expected):
     assert [g[1:] for g in got] == [x[1:] for x in expected], (got, expected)
     offsets = sorted(g[0] - x[0] for g, x in zip(got, expected))
     middle = offsets[len(offsets) // 2]
-    assert all(abs(o - middle) <= PERIOD_MS for o in offsets), offsets
+    assert all(abs(o - middle) <= period_ms for o in offsets), offsets
 
 
 def test_boots_and_keeps_its_file_system_across_resets_and_restarts(emulated_pico, tmp_path):
@@ -238,3 +238,18 @@ def test_a_button_held_at_boot_is_no_trigger_mark(emulated_pico, tmp_path):
     rec, events = record(pico, str(tmp_path / "store.sqlite3"), 12)
     assert rec.connections >= 1
     assert [e for e in events if e["kind"] == "trigger"] == []
+
+
+def test_a_pico_with_an_mpu6050_records_the_events_analyze_finds(emulated_pico, tmp_path):
+    """The other Pico build: the MPU-6050 model at 0x68, the board's default 200 Hz."""
+    raw = synthetic_recording(SECONDS, 200, JERKS, jerk_g=0.6, seed=5)
+    pico = emulated_pico(recording=raw, imu="mpu6050")
+    _, hello = deploy.deploy("pico_mpu6050", "left_wrist", port=pico.port, say=lambda s: None,
+                             timeout=30)
+    assert hello["sensor"] == "MPU-6050" and hello["rate_hz"] == 200
+    pico.close()
+    pico = emulated_pico(str(tmp_path / "flash.bin"), recording=raw, imu="mpu6050",
+                         cpu_every_s=1)
+    _, events = record(pico, str(tmp_path / "store.sqlite3"), SECONDS + 4)
+    assert "recording ended" in pico.log_text()
+    assert_same_events(events, analyze(raw, tmp_path), period_ms=5.0)

@@ -36,6 +36,7 @@ CACHE = os.path.expanduser("~/.cache/jerklog")
 # kernel enumerates it, udev names it): about half a second on Linux. Meanwhile the board
 # has run its boot file, as on a real board.
 ENUMERATION_S = 0.5
+IMU_CHIPS = ("lsm6dsox", "mpu6050")  # the register models on I2C0 (GP4/GP5)
 STARTUP_S = 60  # the image boots in ~1 s of emulated time; a loaded machine is slower
 
 
@@ -76,27 +77,33 @@ def imu_samples(raw) -> bytes:
 class EmulatedPico:
     """One emulated Pico. flash: the file that holds its 2 MB flash (made from the image
     when absent, kept across runs and resets). recording: RawSamples the IMU serves from
-    the moment the firmware starts its FIFO, at the rate it configures. cpu_every_s: report
+    the moment the firmware starts its FIFO, at the rate it configures; imu: its chip,
+    "lsm6dsox" (at 0x6A, the default) or "mpu6050" (0x68). cpu_every_s: report
     the CPU share every so many emulated seconds (cpu_shares()).
 
     Use as a context manager, or call close(). reset() resets the chip as its watchdog
     would (flash kept). The line stays up while the host reopens the port.
     """
 
-    def __init__(self, flash, recording=None, button_pressed=False, cpu_every_s=None):
+    def __init__(self, flash, recording=None, button_pressed=False, cpu_every_s=None,
+                 imu="lsm6dsox"):
         why = missing()
         if why:
             raise JerklogError("emulated Pico: " + why)
         self.flash = flash
+        if imu not in IMU_CHIPS:
+            raise JerklogError("emulated Pico: no model of %r (models: %s)"
+                               % (imu, ", ".join(IMU_CHIPS)))
+        self.imu_chip = imu
         self._tmp = tempfile.TemporaryDirectory(prefix="jerklog-pico-")
         cmd = ["node", SCRIPT, "--rp2040js", rp2040js_path(), "--bootrom", bootrom_path(),
                "--flash", os.path.abspath(flash), "--firmware", firmware_path()]
         if recording is not None:
-            imu = os.path.join(self._tmp.name, "imu.bin")
-            fd = os.open(imu, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            imu_path = os.path.join(self._tmp.name, "imu.bin")
+            fd = os.open(imu_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(imu_samples(recording))
-            cmd += ["--imu", imu]
+            cmd += ["--imu", imu_path, "--imu-chip", imu]
         if button_pressed:
             cmd.append("--button-pressed")
         if cpu_every_s:

@@ -10,7 +10,8 @@
 // time, and a chip reset (watchdog, machine.reset(), SIGUSR1) that keeps the flash.
 //
 // Arguments: --rp2040js DIR --bootrom FILE --flash FILE [--firmware UF2] --serial-fd N
-//            [--imu FILE] [--button-pressed] [--cpu-every SECONDS]
+//            [--imu FILE] [--imu-chip lsm6dsox|mpu6050] [--button-pressed]
+//            [--cpu-every SECONDS]
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,10 +19,12 @@ import tty from 'node:tty';
 import { pathToFileURL } from 'node:url';
 
 import { LSM6DSOX, attachI2C } from './lsm6dsox.mjs';
+import { MPU6050 } from './mpu6050.mjs';
 
 const FLASH_BYTES = 2 * 1024 * 1024; // the Pico's W25Q16 (2 MB)
 const NS_PER_CYCLE = 8; // clk_sys 125 MHz
-const IMU_ADDRESS = 0x6a;
+// the IMU on I2C0 (GP4/GP5): --imu-chip lsm6dsox (0x6A, default) or mpu6050 (0x68)
+const IMUS = { lsm6dsox: [LSM6DSOX, 0x6a], mpu6050: [MPU6050, 0x68] };
 const BUTTON_PIN = 15;
 const TX_LIMIT = 1 << 16; // bytes queued towards a host that does not read, then dropped
 
@@ -202,10 +205,11 @@ function makeChip() {
     answerRead();
   };
 
-  imu = new LSM6DSOX(imuSamples, () => chip.clock.nanos, log);
+  const [Model, address] = IMUS[args['imu-chip'] || 'lsm6dsox'];
+  imu = new Model(imuSamples, () => chip.clock.nanos, log);
   imu.next = imuState.next;
   imu.served = imuState.served;
-  attachI2C(chip.i2c[0], IMU_ADDRESS, imu);
+  attachI2C(chip.i2c[0], address, imu);
 }
 
 function resetChip(reason) {
