@@ -129,7 +129,6 @@ let cdc;
 let imu;
 let pendingRead = null; // {endpoint, size}: a USB OUT transfer waiting for host data
 let resetRequested = false;
-const stats = { resets: 0, cycles: 0 };
 
 function answerRead() {
   if (!pendingRead || !hostInput.length) {
@@ -176,7 +175,9 @@ function makeChip() {
   chip.loadBootrom(bootrom); // (this resets the chip, which fills its flash with 0xFF)
   chip.flash.set(flashImage);
   chip.onBreak = onBreak;
-  chip.core.PC = 0x10000000; // as the bootrom would after finding boot2: start at flash
+  // past the bootrom's own start: boot2 runs straight from flash (rp2040js's XIP needs no
+  // set-up), then the image's vector table
+  chip.core.PC = 0x10000000;
   const wdog = chip.peripherals[0x40058];
   wdog.onWatchdogTrigger = () => {
     resetRequested = true;
@@ -216,8 +217,6 @@ function resetChip(reason) {
   const why = chip.peripherals[0x40058].reason; // WATCHDOG REASON survives a reset
   imuState.next = imu.next;
   imuState.served = imu.served;
-  stats.cycles += chip.core.cycles;
-  stats.resets += 1;
   log(`reset (${reason})`);
   makeChip();
   chip.peripherals[0x40058].reason = why || 2; // FORCE when asked for from outside
@@ -302,6 +301,9 @@ process.on('SIGUSR1', () => {
   resetRequested = true; // as a watchdog reset: the test's way to cut power mid-copy
 });
 function finish() {
+  if (bytesDropped) {
+    log(`${bytesDropped} bytes to a host that did not read them were dropped`);
+  }
   fs.closeSync(flashFd);
   process.exit(0);
 }
