@@ -90,7 +90,7 @@ def parse_block(text: str, cols: tuple, last_t: int | None, gravity: str | None 
     dot_at = np.flatnonzero(dot)
     dot_field = field_of[dot_at]
     if np.any(dot_field[1:] == dot_field[:-1]):
-        return None  # "1.2.3"
+        return None  # a second point, as in 1.2.3
     digit_at = np.flatnonzero(digit)
     digit_field = field_of[digit_at]
     digits = np.bincount(digit_field, minlength=len(fs))
