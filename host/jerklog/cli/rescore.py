@@ -6,7 +6,7 @@ from jerklog.cli.common import db_arg, number, open_store
 
 def cmd_rescore(args):
     from jerklog.boards.clock import retime_boots
-    from jerklog.judge.model import model
+    from jerklog.judge.model import judgement_name
     from jerklog.judge.pipeline import judge_store
     from jerklog.progress import Progress
     progress = Progress("rescore")
@@ -24,11 +24,11 @@ def cmd_rescore(args):
             after = store.count_events_judged()
     if not judged:
         progress.done("nothing to judge in %s: %s" % (
-            store.path, "every candidate is judged by %s" % model().name if args.pending
+            store.path, "every candidate is judged by %s" % judgement_name() if args.pending
             else "it holds no evidence (boards before evidence, or none sent yet)"))
         return 0
     progress.done("%d candidates judged by %s: %d are jerks; the diary counts %d events (was "
-                  "%d)%s" % (judged, model().name, kept, after, before,
+                  "%d)%s" % (judged, judgement_name(), kept, after, before,
                              "; %d records placed again by the measured clock" % moved
                              if moved else ""))
     return 0
