@@ -18,6 +18,9 @@ EVIDENCE_POST_MS = 700    # and after it
 EVIDENCE_RATE_HZ = 104    # waveform rate: boards average 2 (208 Hz), 4, 8 samples into one
 EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is less full than
 #                           this: the rest is kept for events, hellos and epochs
+LOCK_BELOW_MS = (1 << 30) - 600000  # device ms: the detector runs heap-locked only before
+#   this. From 2**30 ms (12.4 days of uptime) device times are long ints on 31-bit boards and
+#   its arithmetic on them allocates; 10 min of margin covers the times it adds windows to.
 
 
 def _zeros(n):
@@ -60,6 +63,8 @@ class BoardLoop:
         self.board = board
         self.log = log              # the on-board EventLog, or None
         self.log_errors = 0         # appends that failed (flash full or faulty)
+        self.lock_ok = True         # False once the detector allocated under the heap lock
+        self.lock_faults = 0        # how often that happened (0 or 1 a boot)
         self.virtual_clock = virtual_clock  # sim faster than real time: host time is not ours
         self.set_rtc = set_rtc      # callable(unix_ms) on boards with an RTC, else None
         self.detector = detector
@@ -138,14 +143,17 @@ class BoardLoop:
         heap is locked (then on the C stack): on this machine's unix port that alloc and
         free were 11 % of the per-sample cost, and on a fragmented heap each would start a
         whole garbage collection first. Frames, log appends and the hello (a log segment
-        opening allocates) run unlocked."""
+        opening allocates) run unlocked. Unlocked too: device times from LOCK_BELOW_MS on,
+        and the rest of a boot once the detector allocated under the lock anyway (a path no
+        test took): that sample's update is cut short and the loop goes on unlocked, which
+        costs one sample of the detector's state instead of the board's loop."""
         if start < end:
             self._q = (fastpath.ring_copy or _ring_copy)(s, 6 * start, 6 * end, self.ring,
                                                          self._q, 6 * self.ring_n)
             det = self.detector
             raw_on = self.raw_on  # commands come between batches, never inside one
             beat = self._next_heartbeat
-            lock = heap_lock is not None
+            lock = heap_lock is not None and self.lock_ok and times[end - 1] < LOCK_BELOW_MS
             held = False  # this call holds the lock (an exception may come either way)
             i = start
             if lock:
@@ -153,30 +161,42 @@ class BoardLoop:
                 held = True
             try:
                 while i < end:
-                    t = times[i]
-                    j = 6 * i
-                    if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]):
-                        if held:
-                            heap_unlock()
-                            held = False
-                        self._send_event()
-                    if raw_on:
-                        if held:
-                            heap_unlock()
-                            held = False
-                        self._raw_add(t, s, j)
-                    if t >= beat:
-                        if held:
-                            heap_unlock()
-                            held = False
-                        beat = t + HEARTBEAT_MS
-                        self._next_heartbeat = beat
-                        self.uptime_ms = t
-                        self.heartbeat()
-                    if lock and not held:
-                        heap_lock()
-                        held = True
-                    i += 1
+                    try:  # outside the sample loop: no cost a sample
+                        while i < end:
+                            t = times[i]
+                            j = 6 * i
+                            if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4],
+                                          s[j + 5]):
+                                if held:
+                                    heap_unlock()
+                                    held = False
+                                self._send_event()
+                            if raw_on:
+                                if held:
+                                    heap_unlock()
+                                    held = False
+                                self._raw_add(t, s, j)
+                            if t >= beat:
+                                if held:
+                                    heap_unlock()
+                                    held = False
+                                beat = t + HEARTBEAT_MS
+                                self._next_heartbeat = beat
+                                self.uptime_ms = t
+                                self.heartbeat()
+                            if lock and not held:
+                                heap_lock()
+                                held = True
+                            i += 1
+                    except MemoryError:
+                        if not held:
+                            raise  # the heap is full: not the lock's doing
+                        heap_unlock()
+                        held = False
+                        lock = False
+                        self.lock_ok = False
+                        self.lock_faults += 1
+                        i += 1  # sample i's update was cut short; the next ones run unlocked
             finally:
                 if held:
                     heap_unlock()
