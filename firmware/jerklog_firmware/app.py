@@ -48,6 +48,22 @@ def _ring_copy(s, j, jend, r, q, qend):
     return q
 
 
+def _ring_copy_sliced(s, j, jend, r, q, qend):
+    """_ring_copy by slices, for CPython (the host's analyze and import run this loop): the
+    same values, no per-value bytecode. Slices allocate, so never on a board."""
+    while j < jend:
+        n = min(jend - j, qend - q)
+        r[q:q + n] = s[j:j + n]
+        j += n
+        q += n
+        if q == qend:
+            q = 0
+    return q
+
+
+_RING_COPY = _ring_copy if heap_lock is not None else _ring_copy_sliced
+
+
 def new_boot_id():
     """A random boot id for this boot: 30 bits (a small int on 31-bit boards), never 0."""
     import os
@@ -148,7 +164,7 @@ class BoardLoop:
         test took): that sample's update is cut short and the loop goes on unlocked, which
         costs one sample of the detector's state instead of the board's loop."""
         if start < end:
-            self._q = (fastpath.ring_copy or _ring_copy)(s, 6 * start, 6 * end, self.ring,
+            self._q = (fastpath.ring_copy or _RING_COPY)(s, 6 * start, 6 * end, self.ring,
                                                          self._q, 6 * self.ring_n)
             det = self.detector
             raw_on = self.raw_on  # commands come between batches, never inside one

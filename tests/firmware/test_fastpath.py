@@ -174,3 +174,19 @@ def test_under_cpython_the_kernels_are_off_and_the_bytecode_runs():
     sent = []
     protocol.FrameWriter(lambda buf, n: sent.append(bytes(buf[:n])), 1, 2).heartbeat(5, 6, 0, 0)
     assert protocol.decode_frame(sent[0][1:-1])["uptime_ms"] == 5
+
+
+def test_the_hosts_sliced_ring_copy_gives_the_loops_values():
+    """Under CPython (analyze, import) the ring is filled by slices: the same ring and index
+    as the bytecode loop, wrapping included, for every start and length."""
+    from array import array
+
+    from jerklog_firmware import app
+    s = array("h", range(-300, 300))
+    for q0 in (0, 1, 37, 89):
+        for j, jend in ((0, 0), (0, 6), (12, 204), (0, 600), (594, 600)):
+            r1, r2 = array("h", [7] * 90), array("h", [7] * 90)
+            q1 = app._ring_copy(s, j, jend, r1, q0, 90)
+            q2 = app._ring_copy_sliced(s, j, jend, r2, q0, 90)
+            assert (q1, r1) == (q2, r2)
+    assert app._RING_COPY is app._ring_copy_sliced  # this is CPython
