@@ -21,12 +21,18 @@ EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is l
 LOCK_BELOW_MS = (1 << 30) - 600000  # device ms: the detector runs heap-locked only before
 #   this. From 2**30 ms (12.4 days of uptime) device times are long ints on 31-bit boards and
 #   its arithmetic on them allocates; 10 min of margin covers the times it adds windows to.
+LOCK_BELOW_SAMPLES = (1 << 30) - 10 ** 6  # likewise the detector's sample count (12.4 days
+#   at 1000 Hz, 59.7 at 208 Hz)
 
 
 def _zeros(n):
     """array('h') of n zeros, allocated once at its size: from a range, whose length the
     array constructor reads first (from a bytearray, the array would be a copy beside a
-    temporary as large, which a 1000 Hz ring did not always find room for in 192 KB)."""
+    temporary as large, which a 1000 Hz ring did not always find room for in 192 KB).
+    Under CPython (the host) from bytes: its rings can pass 65536 values (rates near 4000 Hz
+    with the longest detector settings), where the range's values leave int16."""
+    if heap_lock is None:
+        return array("h", bytes(2 * n))
     a = array("h", range(-(n >> 1), n - (n >> 1)))  # int16 values for n <= 65536 (the
     #                                                   ring at the detector's 4000 Hz: 43620)
     i = 0
@@ -160,16 +166,18 @@ class BoardLoop:
         free were 11 % of the per-sample cost, and on a fragmented heap each would start a
         whole garbage collection first. Frames, log appends and the hello (a log segment
         opening allocates) run unlocked. Unlocked too: device times from LOCK_BELOW_MS on,
-        and the rest of a boot once the detector allocated under the lock anyway (a path no
-        test took): that sample's update is cut short and the loop goes on unlocked, which
-        costs one sample of the detector's state instead of the board's loop."""
+        sample counts from LOCK_BELOW_SAMPLES, and the rest of a boot once the detector
+        allocated under the lock anyway (a path no test took): that sample's update is cut
+        short and the loop goes on unlocked, which costs one sample of the detector's state
+        instead of the board's loop."""
         if start < end:
             self._q = (fastpath.ring_copy or _RING_COPY)(s, 6 * start, 6 * end, self.ring,
                                                          self._q, 6 * self.ring_n)
             det = self.detector
             raw_on = self.raw_on  # commands come between batches, never inside one
             beat = self._next_heartbeat
-            lock = heap_lock is not None and self.lock_ok and times[end - 1] < LOCK_BELOW_MS
+            lock = (heap_lock is not None and self.lock_ok and times[end - 1] < LOCK_BELOW_MS
+                    and det.samples < LOCK_BELOW_SAMPLES)
             held = False  # this call holds the lock (an exception may come either way)
             i = start
             if lock:

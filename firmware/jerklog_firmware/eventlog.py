@@ -283,8 +283,8 @@ class EventLog:
         """
         if n is None:
             n = len(payload)
-        if n < MIN_PAYLOAD or n > protocol.MAX_PAYLOAD:
-            raise ValueError("payload length")
+        if n < MIN_PAYLOAD or n > protocol.MAX_PAYLOAD or n > len(payload):
+            raise ValueError("payload length")  # the kernel has no bounds checks
         fr = self._frame
         kernel = fastpath.record_into
         if kernel is not None:  # the same bytes as below, as machine code (fastpath.py)

@@ -52,32 +52,43 @@ def main_board():
     # A button that reads down at start (held, or its line not yet pulled up) is no press:
     # only a release then a press is a trigger mark (issue 14: one false mark at boot).
     was_down = button.pressed()
-    while True:
-        n = rec.step()
-        cmd = host.next()
-        while cmd is not None:
-            rec.handle(cmd)
-            host_at = time.ticks_ms()
+    try:
+        while True:
+            n = rec.step()
             cmd = host.next()
-        if wdt is not None:
-            wdt.feed()
-        now = time.ticks_ms()
-        down = button.pressed()
-        if down and not was_down:
-            rec.trigger()                          # the wearer noticed something
-            lit_until = time.ticks_add(now, 300)   # and sees the press taken
-        was_down = down
-        # LED: recording = a 30 ms blink a minute; a host connected (it asks for the log at
-        # least every 10 min) = every 5 s; the log nearly full = every second.
-        if log.nearly_full:
-            every = 1000
-        elif time.ticks_diff(now, host_at) < HOST_GONE_MS:
-            every = 5000
-        else:
-            every = 60000
-        if time.ticks_diff(now, blink) >= every:
-            blink = now
-            lit_until = time.ticks_add(now, 30)
-        led.set(time.ticks_diff(lit_until, now) > 0)
-        if n < app.BATCH:
-            time.sleep_ms(nap_ms)
+            while cmd is not None:
+                rec.handle(cmd)
+                host_at = time.ticks_ms()
+                cmd = host.next()
+            if wdt is not None:
+                wdt.feed()
+            now = time.ticks_ms()
+            down = button.pressed()
+            if down and not was_down:
+                rec.trigger()                          # the wearer noticed something
+                lit_until = time.ticks_add(now, 300)   # and sees the press taken
+            was_down = down
+            # LED: recording = a 30 ms blink a minute; a host connected (it asks for the log at
+            # least every 10 min) = every 5 s; the log nearly full = every second.
+            if log.nearly_full:
+                every = 1000
+            elif time.ticks_diff(now, host_at) < HOST_GONE_MS:
+                every = 5000
+            else:
+                every = 60000
+            if time.ticks_diff(now, blink) >= every:
+                blink = now
+                lit_until = time.ticks_add(now, 30)
+            led.set(time.ticks_diff(lit_until, now) > 0)
+            if n < app.BATCH:
+                time.sleep_ms(nap_ms)
+    except Exception as e:
+        # Anything the loop did not expect: say it on the USB serial (the host skips a
+        # traceback), then a hard reset, so the board records again in seconds instead of
+        # waiting at the REPL for its watchdog, or forever where it has none (the XIAO).
+        # The pause leaves a deploy's Ctrl-C a moment before the next boot starts the loop.
+        # KeyboardInterrupt (Ctrl-C: deploy, mpremote) is no Exception: it still stops here.
+        sys.print_exception(e)
+        import machine
+        time.sleep_ms(2000)
+        machine.reset()

@@ -323,6 +323,8 @@ class FrameWriter:
     def _send(self, body_len, count=True):
         p = self._payload
         n = HEADER_SIZE + body_len
+        if n > MAX_PAYLOAD:  # the kernel writes without bounds checks: never past the buffers
+            raise ValueError("payload length")
         self.last_len = n
         f = self._frame
         kernel = fastpath.frame_into

@@ -190,3 +190,26 @@ def test_a_detector_that_allocates_under_the_lock_stops_the_lock_not_the_loop(tm
     faults, uptime, events = map(int, out[:3])
     assert faults == 1
     assert events >= 5  # jerks every 4 s over the 25 s, most after the fault (at ~10 s)
+
+
+def test_an_error_in_the_loop_resets_the_board(tmp_path):
+    """Anything the loop raises that it did not expect (here from the 20th batch) ends in a
+    hard reset after saying it on the serial line, so a board without a watchdog (the XIAO)
+    does not wait at the REPL for a power cycle; KeyboardInterrupt is not caught."""
+    from conftest import BOOT
+    (tmp_path / "config.json").write_text('{"board": "pico_lsm6dsox", "region": "trunk"}')
+    source = BOOT.replace("from jerklog_firmware import config, main", (
+        "from jerklog_firmware import config, main\n"
+        "from jerklog_firmware import app\n"
+        "steps = [0]\n"
+        "step = app.BoardLoop.step\n"
+        "def failing(self):\n"
+        "    steps[0] += 1\n"
+        "    if steps[0] == 20:\n"
+        "        raise ValueError('a fault no test foresaw')\n"
+        "    return step(self)\n"
+        "app.BoardLoop.step = failing")).replace(
+        "print(main.__file__, fake_machine.feeds)", "print('resets', fake_machine.resets)")
+    out = run_micropython(source, cwd=str(tmp_path), stdin=b"")
+    assert b"ValueError: a fault no test foresaw" in out  # said on the serial line
+    assert out.split()[-2:] == [b"resets", b"1"]

@@ -16,7 +16,7 @@ chip = bus.attach(fake_imu.FakeLSM6DSOX())
 feeds = 0
 
 
-class Stop(Exception):
+class Stop(BaseException):  # not caught by the loop's except Exception, as a real reset
     pass
 
 
@@ -58,5 +58,10 @@ def unique_id():
     return b"\x01\x02\x03\x04\x05\x06\x07\x08"
 
 
+resets = 0
+
+
 def reset():
+    global resets
+    resets += 1
     raise Stop()
