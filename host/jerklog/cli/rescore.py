@@ -1,7 +1,9 @@
 """`jerklog rescore`: judge the stored evidence again (after the host's judgement changed),
 without a new recording."""
+import os
+
 from jerklog import JerklogError
-from jerklog.cli.common import db_arg, number, open_store
+from jerklog.cli.common import db_arg, number, open_store, store_path
 
 
 def cmd_rescore(args):
@@ -10,6 +12,9 @@ def cmd_rescore(args):
     from jerklog.judge.pipeline import judge_store
     from jerklog.progress import Progress
     progress = Progress("rescore")
+    if not os.path.exists(store_path(args)):  # a mistyped --db is not a new, empty store
+        raise JerklogError("no jerklog store at %s (record or simulate first, or give --db)"
+                           % store_path(args))
     with open_store(args) as store:
         with store.writing():
             if not store.begin(wait_s=args.lock_wait):
