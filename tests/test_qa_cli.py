@@ -14,3 +14,11 @@ def test_rescore_of_a_mistyped_store_is_an_error_and_creates_nothing(tmp_path, c
     assert not os.path.exists(db)
     assert main(["rescore", "--pending", "--db", db]) == 1
     assert not os.path.exists(db)
+
+
+def test_config_set_without_an_assignment_is_a_usage_error_not_a_port(capsys):
+    assert main(["config", "set", "rate_hz"]) == 2
+    err = capsys.readouterr().err
+    assert "KEY=VALUE" in err and "'rate_hz'" in err
+    assert "no port" not in err
+    assert len(err.strip().splitlines()) == 1

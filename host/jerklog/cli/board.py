@@ -42,6 +42,10 @@ def split_port(words):
 
 def cmd_config_set(args):
     items, port = split_port(args.items)
+    if not items:  # 'config set rate' is a missing '=', not a port named rate
+        print("jerklog config set: error: give KEY=VALUE (keys %s); %r has no '='"
+              % (", ".join(sorted(SETTABLE_KEYS)), args.items[-1]), file=sys.stderr)
+        return 2
     _named_port(port)
     _, rec = deploy.config_set(items, port)
     print("set; the board reports: %s" % deploy.describe_hello(rec))
