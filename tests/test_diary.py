@@ -400,6 +400,22 @@ def test_summary_csv(wearer, tmp_path):
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
 
 
+
+def test_summary_devices_are_those_worn_that_day(wearer, tmp_path):
+    """Two boards worn on the same wrist on different days: each day's row names the one
+    worn that day, not every board the region ever had."""
+    w = wearer
+    w.wear(5, "left wrist", T0 + 2 * H, T0 + 4 * H)
+    w.wear(9, "left wrist", T0 + 26 * H, T0 + 28 * H)
+    w.jerk(5, T0 + 3 * H).jerk(9, T0 + 27 * H)
+    store = w.finish()
+    out = tmp_path / "summary.csv"
+    write_summary_csv(store, str(out), T0, T0 + 48 * H, "UTC")
+    rows = read_csv(out)
+    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    wrist = {r["date"]: r["devices"] for r in body if r["region"] == "left wrist"}
+    assert wrist == {"2026-03-02": "5", "2026-03-03": "9"}
+
 def test_edf_annotations(wearer, tmp_path):
     pyedflib = pytest.importorskip("pyedflib")
     from jerklog.exports.edf import write_edf

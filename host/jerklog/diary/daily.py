@@ -73,6 +73,27 @@ def _per_day(diary):
     return out
 
 
+def _devices_by_day(diary, jerks):
+    """(site code, local day) -> ids of the devices worn there that day: a boot counts on
+    every local day its span (epoch_ms to epoch_ms + uptime_ms) touches, and a device on
+    the days of its jerks. Not every device the region ever had, on every day."""
+    worn = {}
+    for b in diary.boots.itertuples():
+        dev = int(b.device_id)
+        site = diary._boot_site.get((dev, int(b.boot_id)))
+        if site not in diary._site_code or pd.isna(b.epoch_ms):
+            continue
+        start = int(b.epoch_ms)
+        end = start + (0 if pd.isna(b.uptime_ms) else int(b.uptime_ms))
+        first, last = np.floor_divide(diary.zones.local_ms([start, end]), DAY_MS).tolist()
+        for day in range(first, last + 1):
+            worn.setdefault((diary._site_code[site], day), set()).add(dev)
+    for dev, code, day in zip(jerks["device_id"].tolist(), jerks["site_code"].tolist(),
+                              jerks["day"].tolist()):
+        worn.setdefault((int(code), int(day)), set()).add(int(dev))
+    return worn
+
+
 def per_day_region(diary):
     """One row per local date and region (with anything recorded or seen): hours,
     the region's events by extent, day/night and context, strength, dropped samples,
@@ -126,11 +147,11 @@ def per_day_region(diary):
     sc, di = np.meshgrid(np.arange(ns), np.arange(nd), indexing="ij")
     keep = (hours > 0) | (cols["events"] > 0) | (samples > 0)
     sc, di = sc[keep], di[keep]
-    devices = {site: " ".join(str(d) for d in sorted(
-        {d for (d, b), s_ in diary._boot_site.items() if s_ == site})) for site in diary.sites}
+    worn = _devices_by_day(diary, E)
     out = pd.DataFrame({"date": [_day_text(d0 + i) for i in di.tolist()],
                         "region": [diary.sites[i] for i in sc.tolist()],
-                        "devices": [devices[diary.sites[i]] for i in sc.tolist()],
+                        "devices": [" ".join(str(d) for d in sorted(worn.get((s, d0 + i), ())))
+                                    for s, i in zip(sc.tolist(), di.tolist())],
                         "hours": hours[keep]})
     out["events"] = cols["events"][keep].astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
