@@ -22,3 +22,33 @@ def test_config_set_without_an_assignment_is_a_usage_error_not_a_port(capsys):
     assert "KEY=VALUE" in err and "'rate_hz'" in err
     assert "no port" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _rest_csv(path, rate=100, seconds=130):
+    """A still sensor: t, ax, ay, az at rate Hz for seconds."""
+    with open(path, "w") as f:
+        f.write("t,ax,ay,az\n")
+        for i in range(rate * seconds):
+            f.write("%.6f,0.000,0.000,1.000\n" % (i / rate))
+    return str(path)
+
+
+def test_analyze_final_line_gives_the_whole_recording_length(tmp_path, capsys):
+    raw = _rest_csv(tmp_path / "rest.csv")
+    out = str(tmp_path / "events.csv")
+    assert main(["analyze", raw, "--out", out]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "analyze: 0 events in 2.2 min of recording written to %s" % out
+
+
+def test_analyze_into_a_missing_folder_fails_before_reading(tmp_path, capsys, monkeypatch):
+    import jerklog.judge.analyze as judged
+    raw = _rest_csv(tmp_path / "rest.csv", seconds=2)
+    monkeypatch.setattr(judged, "analyze_judged",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
+    out = str(tmp_path / "nowhere" / "events.csv")
+    assert main(["analyze", raw, "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "jerklog: error: cannot write %s: directory %s does not exist"
+        % (out, tmp_path / "nowhere")]

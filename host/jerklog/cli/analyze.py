@@ -1,4 +1,7 @@
 """`jerklog analyze`: the board's detector over a raw recording, on this computer."""
+import os
+
+from jerklog import JerklogError
 from jerklog.cli.common import region_type
 
 
@@ -16,14 +19,19 @@ def cmd_analyze(args):
     from jerklog.judge.analyze import write_judged_csv
     from jerklog.progress import Progress
     refuse_overwrite(args.out, inputs=[args.raw])
+    directory = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(directory):  # say so before the work, not after it
+        raise JerklogError("cannot write %s: directory %s does not exist" % (args.out, directory))
     progress = Progress("analyze")
+    minutes = [0.0]  # of recording read so far; the final line says the whole
 
     def show(samples, rate):
-        progress.update("%.1f min of recording analysed" % (samples / rate / 60.0))
+        minutes[0] = samples / rate / 60.0
+        progress.update("%.1f min of recording analysed" % minutes[0])
 
     n = write_judged_csv(args.raw, args.out, region=args.region, progress=show,
                          board_only=args.board_only, units=args.units)
-    progress.done("%d events written to %s" % (n, args.out))
+    progress.done("%d events in %.1f min of recording written to %s" % (n, minutes[0], args.out))
     return 0
 
 
