@@ -60,7 +60,7 @@ def test_unknown_scenario_and_bad_rate_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:  # a rate out of range: a usage error
         main(["simulate", "--scenario", "rest", "--rate", "20", "--db", db])
     assert usage.value.code == 2
-    assert "'20' is not a whole number in 50..1000" in capsys.readouterr().err
+    assert "'20' is not a whole number in 50..833" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # a region no board accepts: a usage error
         main(["simulate", "--scenario", "rest", "--region", "nose", "--db", db])
     assert usage.value.code == 2

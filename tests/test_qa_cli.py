@@ -52,3 +52,15 @@ def test_analyze_into_a_missing_folder_fails_before_reading(tmp_path, capsys, mo
     assert err.strip().splitlines() == [
         "jerklog: error: cannot write %s: directory %s does not exist"
         % (out, tmp_path / "nowhere")]
+
+
+def test_simulate_scenario_rate_stops_where_a_replay_does(tmp_path, capsys):
+    """A scenario saved with --save-raw must replay with simulate --raw: both stop at the
+    833 Hz the simulated board's heap holds (1000 Hz fails to allocate in some runs)."""
+    import pytest
+    db = str(tmp_path / "s.sqlite3")
+    with pytest.raises(SystemExit) as usage:
+        main(["simulate", "--scenario", "rest", "--rate", "1000", "--db", db])
+    assert usage.value.code == 2
+    assert "'1000' is not a whole number in 50..833" in capsys.readouterr().err
+    assert not os.path.exists(db)

@@ -326,8 +326,9 @@ def add_subcommands(sub, what):
                        help="scenario length in minutes (default: the scenario's own)")
         p.add_argument("--seed", type=number(0, 2 ** 32 - 1), default=0,
                        help="scenario random seed, 0..2^32-1 (default 0)")
-        p.add_argument("--rate", type=number(50, 1000), default=100,
-                       help="scenario sample rate in Hz, 50..1000 (default 100)")
+        # the simulated board's heap bounds a scenario as it bounds a replay (SIM_MAX_RATE_HZ)
+        p.add_argument("--rate", type=number(50, SIM_MAX_RATE_HZ), default=100,
+                       help="scenario sample rate in Hz, 50..%d (default 100)" % SIM_MAX_RATE_HZ)
         p.add_argument("--region", default="wrist", type=region_type,
                        help="body region the simulated sensor is worn on, as a board's config "
                        "names it (wrist, left_wrist, ankle, trunk, ...; 'left arm' is read as "
