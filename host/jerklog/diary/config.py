@@ -20,7 +20,9 @@ EXTRA_COLUMNS = ("series", "group", "extent", "when")
 class DiaryConfig:
     """Every threshold the diary uses (docs/diary.md explains each)."""
     group_window_ms: int = 50            # events of several sensors this close: one jerk
-    sure_confidence: float = 0.5         # a jerk this clear (its best sensor) is "sure"
+    sure_confidence: float = 0.9         # a jerk this likely (its best sensor) is "sure":
+    #   the host's confidence is a probability (docs/benchmarks.md, "Calibration"); of the
+    #   held-out benchmark's events at >= 0.9, 96-98 % were jerks
     generalised_min_regions: int = 3     # ... seen by this many regions: generalised
     multifocal_window_ms: int = 30 * MINUTE_MS   # +- this around a one-region jerk ...
     multifocal_min_jerks: int = 2        # ... this many jerks in another region: multifocal

@@ -441,9 +441,9 @@ def detail_rows(diary: Diary, summary: dict | None = None) -> list:
     often = ["%s jerks per recorded hour, %s per 24 h" % (num(F["per_hour"]),
                                                            num(F["per_24h"], 0))]
     if n:
-        often.append("; sure %d of %d (%s; confidence >= %s), the rest stood out less from "
-                     "what the wearer was doing" % (F["sure"], n, pct(F["sure"], n),
-                                                    num(cfg.sure_confidence, 1)))
+        often.append("; sure %d of %d (%s; judged at least %s likely a jerk), the rest "
+                     "less clearly told from what the wearer was doing" % (
+                         F["sure"], n, pct(F["sure"], n), pct(cfg.sure_confidence, 1)))
     if F["full_days"]:
         often.append("; per day median %s (%s-%s) over %d days recorded >= %s h" % (
             num(F["per_day_median"], 0), num(F["per_day_min"], 0), num(F["per_day_max"], 0),
