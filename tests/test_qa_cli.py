@@ -64,3 +64,21 @@ def test_simulate_scenario_rate_stops_where_a_replay_does(tmp_path, capsys):
     assert usage.value.code == 2
     assert "'1000' is not a whole number in 50..833" in capsys.readouterr().err
     assert not os.path.exists(db)
+
+
+def test_review_with_nothing_to_review_says_so_and_ends(tmp_path, capsys):
+    """A range without events: one line and exit 0, not a page served to nobody until
+    Ctrl-C (the server stops only once a page has asked for something)."""
+    import threading
+
+    from jerklog.store.database import Store
+    db = str(tmp_path / "s.sqlite3")
+    Store(db).close()
+    done = []
+    t = threading.Thread(target=lambda: done.append(
+        main(["review", "--db", db, "--from", "2030-01-01", "--tz", "UTC"])), daemon=True)
+    t.start()
+    t.join(10)
+    assert done == [0], "review kept serving a page with no events"
+    out = capsys.readouterr().out
+    assert out.strip() == "review: no events to review in %s in the range given" % db

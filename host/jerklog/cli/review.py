@@ -14,6 +14,11 @@ def cmd_review(args):
             raise JerklogError("cannot serve on 127.0.0.1:%d: %s" % (args.port,
                                                                      e.strerror or e))
         n = server.review.counts()["total"]
+        if not n:  # a page with nothing on it would wait, unopened, for ever
+            server.httpd.server_close()
+            print("review: no events to review in %s%s" % (
+                store.path, " in the range given" if args.from_ or args.to else ""))
+            return 0
         print("review: %d events; open %s in a browser on this computer (Ctrl-C stops)"
               % (n, server.url), flush=True)
         out = server.serve()
