@@ -82,3 +82,15 @@ def test_review_with_nothing_to_review_says_so_and_ends(tmp_path, capsys):
     assert done == [0], "review kept serving a page with no events"
     out = capsys.readouterr().out
     assert out.strip() == "review: no events to review in %s in the range given" % db
+
+
+def test_recover_into_a_missing_folder_is_refused_and_makes_no_folder(tmp_path, capsys):
+    from jerklog.store.database import Store
+    db = str(tmp_path / "s.sqlite3")
+    Store(db).close()
+    out = tmp_path / "typo" / "new.sqlite3"
+    assert main(["store", "recover", "--db", db, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "jerklog: error: cannot write %s: directory %s does not exist" % (
+        out, tmp_path / "typo")
+    assert not os.path.exists(tmp_path / "typo")

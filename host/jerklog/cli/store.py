@@ -1,5 +1,8 @@
 """The store commands of `jerklog`: check a store without writing to it, and recover what is
 readable of a damaged one into a new store."""
+import os
+
+from jerklog import JerklogError
 from jerklog.cli.common import db_arg, store_path
 from jerklog.files import refuse_overwrite
 
@@ -20,6 +23,9 @@ def cmd_store_recover(args):
     from jerklog.store.check import recover
     path = store_path(args)
     refuse_overwrite(args.out, stores=[path])
+    directory = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(directory):  # as every other --out: a typo makes no folders
+        raise JerklogError("cannot write %s: directory %s does not exist" % (args.out, directory))
     result = recover(path, args.out)
     lost_any = False
     for table, copied, lost, skipped in result:
