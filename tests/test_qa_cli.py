@@ -94,3 +94,14 @@ def test_recover_into_a_missing_folder_is_refused_and_makes_no_folder(tmp_path, 
     assert err.strip() == "jerklog: error: cannot write %s: directory %s does not exist" % (
         out, tmp_path / "typo")
     assert not os.path.exists(tmp_path / "typo")
+
+
+def test_note_add_and_edit_name_the_note_once(tmp_path, capsys):
+    db = str(tmp_path / "s.sqlite3")
+    assert main(["note", "add", "--kind", "medication", "--name", "levetiracetam", "--dose",
+                 "500 mg", "--time", "2026-11-21T08:00", "--tz", "UTC", "--db", db]) == 0
+    assert capsys.readouterr().out.split() == [
+        "note", "added:", "1", "2026-11-21T08:00:00.000+00:00", "medication", "levetiracetam",
+        "500", "mg"]
+    assert main(["note", "edit", "1", "--dose", "750 mg", "--tz", "UTC", "--db", db]) == 0
+    assert capsys.readouterr().out.split()[:3] == ["note", "changed:", "1"]

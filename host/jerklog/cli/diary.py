@@ -109,8 +109,9 @@ def cmd_note_add(args):
         _write_lock(store, args)
         nid = notes.add_note(store, when, args.kind, name=args.name, dose=args.dose,
                              text=args.text, device_id=args.device)
-        print("note %d: %s" % (nid, notes.format_notes([store.note(nid)],
-                                                       zones.tz_at(when))[0].strip()))
+        # the line note list prints, which starts with the id: not 'note 1: 1 ...'
+        print("note added: %s" % notes.format_notes([store.note(nid)],
+                                                    zones.tz_at(when))[0].strip())
     return 0
 
 
@@ -136,7 +137,7 @@ def cmd_note_edit(args):
         _write_lock(store, args)
         n = notes.edit_note(store, args.id, when=when, kind=args.kind, name=args.name,
                             dose=args.dose, text=args.text, device_id=args.device)
-        print("note %d: %s" % (n["id"], notes.format_notes([n], zones.tzs[0])[0].strip()))
+        print("note changed: %s" % notes.format_notes([n], zones.tzs[0])[0].strip())
     return 0
 
 
