@@ -212,9 +212,10 @@ class BoardLoop:
                                 heap_lock()
                                 held = True
                             i += 1
-                    except MemoryError:
+                    except MemoryError as e:
                         if not held:
-                            raise  # the heap is full: not the lock's doing
+                            raise e  # the heap is full: not the lock's doing (and a bare
+                            #          raise is one thing the unix port's emit=native lacks)
                         heap_unlock()
                         held = False
                         lock = False

@@ -208,7 +208,7 @@ class EventLog:
             os.remove(self._path(_seg_name(num)))
         except OSError as e:
             if e.args[0] != ENOENT:
-                raise
+                raise e  # not bare: the unix port's emit=native cannot re-raise
 
     def _size(self, num):
         try:
@@ -311,7 +311,7 @@ class EventLog:
                     return  # the record reached the file after all
                 tries -= 1
                 if e.args[0] != ENOSPC or tries <= 0 or not self._drop_for_space():
-                    raise
+                    raise e
 
     def _prepare(self, rec):
         """Open the segment that the next record goes to, dropping the oldest if needed."""
