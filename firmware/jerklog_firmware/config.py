@@ -8,14 +8,15 @@ Every key is optional. ``load`` fills in defaults (a missing file gives all defa
 validates; ``validate`` raises ValueError naming the key and the allowed values; ``save``
 writes atomically (temporary file, then os.rename). MicroPython and CPython.
 
-Sample rates: the board runs 25..1000 Hz (RATE_HZ), the rates of its driver in that range
-(LSM6: 26, 52, 104, 208, 416, 833; MPU6: 25, 50, 100, 125, 200, 250, 500, 1000). Below
-25 Hz the detector refuses to start (a 60 ms jerk is then one sample). Above 1000 Hz the
-loop is out of its budget on the boards: the evidence ring holds ~1.84 s of samples (22 KB
-at 1000 Hz, 36 KB at 1666, 147 KB at 6666 in a 192 KB heap beside the detector and the log),
-and by the planning factors (docs/benchmarks.md) the nRF52840 already spends about half its
-CPU at 1000 Hz. The host accepts 25..4000 Hz from any source (recordings, simulator); this
-bound is the board's. docs/protocol.md, "Sample rates", says the same.
+Sample rates: the board runs 25..833 Hz (RATE_HZ), the rates of its driver in that range
+(LSM6: 26, 52, 104, 208, 416, 833; MPU6: 25, 50, 100, 125, 200, 250, 500). Below 25 Hz the
+detector refuses to start (a 60 ms jerk is then one sample). At 1000 Hz and above samples
+are closer than the 1 ms the board's time stamps resolve: an IMU whose clock runs 1 % fast
+pushed every later stamp on by a millisecond (6 s ahead after 10 min at 1000 Hz, a review's
+probe), and the evidence ring (~1.84 s of samples) and CPU grow with the rate (on the
+emulated Pico 833 Hz already takes most of the core: docs/benchmarks.md). The host accepts
+25..4000 Hz from any source (recordings, simulator); this bound is the board's.
+docs/protocol.md, "Sample rates", says the same.
 """
 import json
 import os
@@ -29,7 +30,7 @@ _LIMBS = ("wrist", "upper_arm", "thigh", "ankle")
 REGIONS = ("unknown", "trunk") + _LIMBS + tuple(
     side + "_" + limb for side in ("left", "right") for limb in _LIMBS)
 
-RATE_HZ = (25, 1000)  # the board's loop: detector minimum .. evidence ring and CPU maximum
+RATE_HZ = (25, 833)  # the board's loop: detector minimum .. 1 ms time stamps, ring and CPU
 NAME_MAX = 32
 DEVICE_ID_MAX = 0x3FFFFFFF        # 30 bits: a small int on every board
 LOG_BYTES = (8192, 16 * 1024 * 1024)
