@@ -188,3 +188,21 @@ def test_a_rate_the_boards_loop_cannot_hold_is_refused_in_one_line(db, tmp_path)
     raw.write_csv(p)
     with Store(db) as s, pytest.raises(JerklogError, match="1600 Hz is outside the 25..1000"):
         import_file(p, s, "trunk", start_ms=1_800_000_000_000)
+
+
+def test_a_failing_board_loop_says_why(tmp_path, monkeypatch):
+    """MicroPython prints an uncaught error on its stdout, among the frames: the import's
+    error line ends with the error's last line, not only 'the board's loop failed'."""
+    import sys
+
+    from jerklog.sim import importer
+    from test_import_formats import AX3
+    script = ("import sys\nsys.stdin.buffer.read()\n"
+              "sys.stdout.write('Traceback (most recent call last):\\n  File x\\n"
+              "ValueError: a fault in the loop\\n')\nsys.exit(1)\n")
+    monkeypatch.setattr(importer, "find_runner", lambda python=False: [sys.executable, "-c",
+                                                                        script])
+    with Store(str(tmp_path / "s.sqlite3")) as s, pytest.raises(JerklogError) as e:
+        importer.import_file(AX3, s, "left_wrist")
+    assert str(e.value).endswith("the board's loop failed (exit 1): ValueError: a fault in the "
+                                 "loop")

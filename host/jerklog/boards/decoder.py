@@ -18,6 +18,7 @@ class FrameDecoder:
         self.frames = 0          # valid records decoded
         self.rejected = 0        # chunks that were not valid frames (noise, damage, text)
         self.noise_bytes = 0     # bytes in rejected chunks
+        self.last_rejected = b""  # the end of the last rejected chunk (a traceback's last line)
 
     def feed(self, data):
         """Return the list of record dicts completed by data."""
@@ -46,3 +47,4 @@ class FrameDecoder:
     def _reject(self, chunk):
         self.rejected += 1
         self.noise_bytes += len(chunk)
+        self.last_rejected = chunk[-300:]

@@ -141,8 +141,9 @@ def import_file(path, store, region, device=None, zone=None, start_ms=None, sett
         if proc.returncode != 0 or not result.get("goodbye"):
             err.seek(0)
             text = err.read().decode("utf-8", "replace").strip().splitlines()
+            said = text[-1] if text else result.get("loop_said", "")
             raise JerklogError("%s: the board's loop failed (exit %s)%s" % (
-                path, proc.returncode, ": " + text[-1] if text else ""))
+                path, proc.returncode, ": " + said if said else ""))
     result["samples"] = feed.writer.samples
     result["dropped"] = feed.writer.dropped
     result["seconds"] = result.get("uptime_ms", 0) / 1000.0
@@ -229,6 +230,11 @@ def _receive(proc, store, feed, lf, result, progress):
             progress(int(result.get("uptime_ms", 0) * result["rate_hz"] / 1000), lf.samples,
                      result)
         if not data:
+            # MicroPython prints an uncaught error on stdout, among the frames: its last line
+            # says why the loop failed
+            tail = (decoder._pending or decoder.last_rejected).decode("utf-8", "replace")
+            result["loop_said"] = next((ln.strip() for ln in reversed(tail.splitlines())
+                                        if ln.strip()), "")
             return
 
 
