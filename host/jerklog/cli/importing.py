@@ -44,7 +44,8 @@ def _options(args):
     from jerklog.localtime import parse_time, zone
     tz = zone(args.tz) if args.tz else None
     start = parse_time(args.start, tz, what="--start") if args.start else None
-    return dict(region=args.region, device=args.device, zone=tz, start_ms=start)
+    return dict(region=args.region, device=args.device, zone=tz, start_ms=start,
+                units=args.units)
 
 
 def _one(path, db, opts, progress=None):
@@ -174,6 +175,8 @@ def add_subcommands(sub):
                    help="time of the first sample, ISO 8601 (2026-11-20T22:30:00, with or "
                    "without an offset; required for a raw CSV, which has no clock; overrides "
                    "the file's)")
+    from jerklog.cli.analyze import units_arg
+    units_arg(p)  # a raw CSV's; the loggers' formats say their own
     p.add_argument("--jobs", type=number(0, 256), default=0, metavar="N",
                    help="files imported at once from a folder (default: every core)")
     db_arg(p)

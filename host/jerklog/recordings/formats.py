@@ -12,8 +12,9 @@ OPENERS = {"cwa": open_cwa, "gt3x": open_gt3x, "geneactiv": open_geneactiv, "csv
 READERS = {".cwa": "cwa", ".gt3x": "gt3x", ".bin": "geneactiv", ".csv": "csv"}
 
 
-def open_logger(path) -> LoggerFile:
-    """Open a logger's file by its extension (.cwa, .gt3x, .bin, .csv)."""
+def open_logger(path, units="g") -> LoggerFile:
+    """Open a logger's file by its extension (.cwa, .gt3x, .bin, .csv). units: a raw CSV's
+    acceleration unit (rawfile.UNITS); the loggers' own formats state theirs."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     kind = READERS.get(ext)
@@ -21,6 +22,11 @@ def open_logger(path) -> LoggerFile:
         raise file_error(path, "not a file import reads (%s)" % ", ".join(sorted(READERS)))
     if not os.path.isfile(path):
         raise file_error(path, "not a regular file")
+    if kind == "csv":
+        return open_csv(path, units)
+    if units != "g":
+        raise file_error(path, "--units is for a raw CSV; a %s file states its own units"
+                         % ext)
     return OPENERS[kind](path)
 
 

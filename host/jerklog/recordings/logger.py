@@ -93,18 +93,18 @@ def sniff(path, magic: bytes, what: str) -> None:
 
 
 # -- the raw recording CSV ----------------------------------------------------------------
-def open_csv(path) -> LoggerFile:
+def open_csv(path, units="g") -> LoggerFile:
     """A raw recording CSV (README: t in s, g, deg/s). It has no clock of its own: the caller
     gives the start (start_ms None here). Parsed by the firmware's own rawcsv."""
     from jerklog.recordings import rawfile
-    f, reader = rawfile.open_raw(path)  # checks the header and the first samples now
+    f, reader = rawfile.open_raw(path, units)  # checks the header and the first samples
     f.close()
     size = os.path.getsize(path)
     per_line = 40 if reader.has_gyro else 25
 
     def chunks():
         t0 = None
-        for rd, rows in rawfile.iter_rows(path):
+        for rd, rows in rawfile.iter_rows(path, units):
             if t0 is None:
                 t0 = rd.t0_us
             yield Chunk(rows[:, 0] - t0, rows[:, 1:4].copy(),

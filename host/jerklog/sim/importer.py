@@ -86,11 +86,11 @@ class ImportResult(dict):
 
 
 def import_file(path, store, region, device=None, zone=None, start_ms=None, settings=None,
-                progress=None, python=False) -> ImportResult:
+                progress=None, python=False, units="g") -> ImportResult:
     """Import one file into the open store; progress(done_samples, total_samples, result) is
     called now and then. Raises a JerklogError (the file's path first) on a bad file."""
     t_wall = time.monotonic()
-    lf = open_logger(path)
+    lf = open_logger(path, units)
     chunks = lf.chunks()
     try:
         first = next(chunks)
