@@ -105,3 +105,26 @@ def test_note_add_and_edit_name_the_note_once(tmp_path, capsys):
         "500", "mg"]
     assert main(["note", "edit", "1", "--dose", "750 mg", "--tz", "UTC", "--db", db]) == 0
     assert capsys.readouterr().out.split()[:3] == ["note", "changed:", "1"]
+
+
+def test_an_imports_last_line_gives_the_count_the_diary_has(tmp_path, capsys):
+    """The last line of a folder's import names the events the diary counts of those files
+    after the host's judgement, as the CSV export has them: one file imported before, so
+    the board's new events and the newly judged candidates alone would not add up to it."""
+    import re
+    import shutil
+
+    from test_import_formats import AX3, AX6
+    folder = tmp_path / "loggers"
+    folder.mkdir()
+    shutil.copy(AX3, folder / "a.cwa")
+    shutil.copy(AX6, folder / "b.cwa")
+    db = str(tmp_path / "s.sqlite3")
+    assert main(["import", str(folder / "a.cwa"), "--region", "left_wrist", "--db", db]) == 0
+    assert main(["import", str(folder), "--region", "left_wrist", "--db", db]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    counted = int(re.search(r"the diary counts (\d+) events of these 2 recordings", last)[1])
+    out = str(tmp_path / "d.csv")
+    assert main(["export", "--db", db, "--out", out]) == 0
+    with open(out) as f:
+        assert counted == sum(1 for _ in f) - 1 > 0

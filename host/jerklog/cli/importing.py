@@ -101,18 +101,18 @@ def cmd_import(args):
                     except OSError:
                         pass
             raise
-        progress.done(_describe(r) + _judge(db))
+        progress.done(_describe(r) + _judge(db, [(r["device_id"], r["boot_id"])]))
         return 0
     return _import_folder(args, db, opts, progress)
 
 
-def _judge(db):
+def _judge(db, boots):
     """The host's judgement of the new candidates, as after a board's night (record.py)."""
     from jerklog.cli.record import judge_recorded
     from jerklog.store import Store
     with Store(db) as store:
         try:
-            return judge_recorded(store, [])
+            return judge_recorded(store, [], boots)
         except (JerklogError, ValueError, OSError) as e:
             # the import is stored whatever happens here: rescore judges later
             return "; candidates not judged (%s): run jerklog rescore" % e
@@ -132,6 +132,7 @@ def _import_folder(args, db, opts, progress):
     wire = dict(opts, zone=args.tz)  # a tzinfo is rebuilt in the worker from its name
     ok = failed = events = new = 0
     seconds = 0.0
+    boots = []
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
         futures = [pool.submit(_worker, p, db, wire) for p in paths]
         for k, fut in enumerate(as_completed(futures), 1):
@@ -141,6 +142,7 @@ def _import_folder(args, db, opts, progress):
                 progress.done("[%d/%d] error: %s" % (k, len(paths), error))
                 continue
             ok += 1
+            boots.append((r["device_id"], r["boot_id"]))
             events += r["events"]
             new += r["new_events"]
             seconds += r["seconds"]
@@ -148,7 +150,7 @@ def _import_folder(args, db, opts, progress):
     # judged once all are in: a boot is judged whole (its neighbouring candidates count)
     progress.done("%d files: %d imported, %d failed; %s of recording, %d events (%d new) "
                   "into %s%s" % (len(paths), ok, failed, _span(seconds), events, new, db,
-                                 _judge(db) if ok else ""))
+                                 _judge(db, boots) if ok else ""))
     return 1 if failed else 0
 
 

@@ -29,7 +29,7 @@ def _failure_line(error, new, kept, lost, collect):
     return text + ": %s collects them" % collect
 
 
-def judge_recorded(store, recorders) -> str:
+def judge_recorded(store, recorders, boots=()) -> str:
     """After a recording: place what the boards logged between connections by the clock
     measured before and after it (boards.clock.retime_boots), then the host's judgement of
     the evidence not judged yet (jerklog.judge), committed; the words the final line adds.
@@ -38,6 +38,7 @@ def judge_recorded(store, recorders) -> str:
     from jerklog.boards.clock import retime_boots
     from jerklog.judge.pipeline import judge_store
     keys = set().union(*(r.ingest.boots for r in recorders)) if recorders else set()
+    keys |= set(boots)  # an import's boots (no recorder)
     try:
         with store.writing():
             if not store.begin(wait_s=5.0):
@@ -46,12 +47,18 @@ def judge_recorded(store, recorders) -> str:
             retime_boots(store, keys)
             judged, kept = judge_store(store, pending_only=True)
             store.commit()
+            counted = store.count_events_judged(keys) if keys else None
     except StorageError as e:
         return "; candidates not judged (%s): run jerklog rescore" % e
     if not judged:
         return ""
-    return ("; the host's judgement of %d candidates found %d jerks, which the diary counts"
-            % (judged, kept))
+    if counted is None:
+        return "; the host's judgement of %d candidates found %d jerks" % (judged, kept)
+    # what the diary counts of these recordings: the board's events the host kept, and the
+    # candidates it added (a boot judged again counts whole, not only its new candidates)
+    return ("; after the host's judgement (%d candidates, %d jerks) the diary counts %d "
+            "events of %s" % (judged, kept, counted, "this recording" if len(keys) == 1
+                              else "these %d recordings" % len(keys)))
 
 
 # -- simulate ----------------------------------------------------------------------------

@@ -777,9 +777,13 @@ class Store:
     def count_events(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
-    def count_events_judged(self) -> int:
-        """The events the diary counts (JUDGED_EVENTS)."""
-        return self.db.execute("SELECT COUNT(*) FROM (%s)" % JUDGED_EVENTS).fetchone()[0]
+    def count_events_judged(self, boots=None) -> int:
+        """The events the diary counts (JUDGED_EVENTS); of the (device_id, boot_id) pairs in
+        boots only, if given."""
+        if boots is None:
+            return self.db.execute("SELECT COUNT(*) FROM (%s)" % JUDGED_EVENTS).fetchone()[0]
+        sql = "SELECT COUNT(*) FROM (%s) WHERE device_id = ? AND boot_id = ?" % JUDGED_EVENTS
+        return sum(self.db.execute(sql, (int(d), int(b))).fetchone()[0] for d, b in boots)
 
     def count_heartbeats(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]
