@@ -53,6 +53,8 @@ CORPUS = [
     ("simulate --raw {d}/ms2.csv --start 2025-11-20T22:30Z", 1, "--units m/s2"),
     ("simulate --units m/s2 --minutes 1", 1, "--raw"),
     ("import {d}/ms2.csv --region trunk --start 2025-11-20T22:30Z", 1, "--units m/s2"),
+    ("import {d}/nowhere.cwa --region trunk", 1, "nowhere.cwa: no such file"),
+    ("report --out {d}/o.txt", 2, "use a .pdf or .html name"),
     ("import {d}/ms2.csv --region trunk --start 2025-11-20T22:30Z --units m/s2", 0, "2 events"),
     ("export --db {d}/foreign.sqlite3 --out {d}/o.csv", 1, "another program"),
     ("record {d}/rec.csv", 1, "not a serial port (it is a regular file)"),

@@ -1,4 +1,6 @@
 """The diary commands of `jerklog`: export (csv, summary, edf), report and note."""
+import os
+
 from jerklog import JerklogError, StorageError
 from jerklog.cli.common import birth_date_type, db_arg, number, open_store, store_path
 from jerklog.files import refuse_overwrite
@@ -54,6 +56,15 @@ def cmd_export(args):
 
 
 # -- report --------------------------------------------------------------------------------
+def _report_name(text):
+    """argparse type for report --out: the extension chooses the format, so another one is a
+    usage error (exit 2) before anything is read."""
+    import argparse
+    if os.path.splitext(text)[1].lower() not in (".pdf", ".html", ".htm"):
+        raise argparse.ArgumentTypeError("%s: use a .pdf or .html name" % text)
+    return text
+
+
 def cmd_report(args):
     from jerklog.exports.report import write_report
     refuse_overwrite(args.out, stores=[store_path(args)])
@@ -176,7 +187,8 @@ def add_subcommands(sub):
                        "and when the jerks happened, with plots and the event list behind it. "
                        "PDF or self-contained HTML by the file's extension. It is not a "
                        "diagnosis: a doctor interprets it.")
-    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html", help="file to write")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.html", type=_report_name,
+                   help="file to write: .pdf or .html")
     _range_args(p)
     p.add_argument("--name", help="patient name (shown only if given)")
     p.add_argument("--dob", metavar="YYYY-MM-DD", type=birth_date_type,

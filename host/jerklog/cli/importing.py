@@ -20,9 +20,10 @@ def _describe(r):
     cost = ""
     if r.get("board_cpu_s") and r["samples"]:
         cost = " (board loop %.2f us a sample)" % (r["board_cpu_s"] / r["samples"] * 1e6)
-    return ("%s: %s %s, %s at %d Hz, %d events (%d new, %d already stored)%s; %.0fx real "
+    return ("%s: %s %s, %s at %d Hz, %d %s (%d new, %d already stored)%s; %.0fx real "
             "time%s" % (r["path"], r["model"], r["serial"] or "-", _span(r["seconds"]),
-                        r["rate_hz"], r["events"], r["new_events"], r["duplicate_events"],
+                        r["rate_hz"], r["events"], "event" if r["events"] == 1 else "events",
+                        r["new_events"], r["duplicate_events"],
                         "; " + ", ".join(quality) if quality else "", speed, cost))
 
 

@@ -43,7 +43,7 @@ def add_subcommands(sub):
     p = sub.add_parser("rescore", help="judge the stored evidence again",
                        description="Judge every candidate the boards sent (their evidence) "
                        "with this version's host judgement, as record and simulate do for "
-                       "new evidence, and places every measured boot's records by the clock "
+                       "new evidence, and place every measured boot's records by the clock "
                        "measured before and after them. Idempotent: running it twice changes "
                        "nothing. The board's own decision stays stored beside it.")
     db_arg(p)

@@ -20,6 +20,8 @@ def open_logger(path, units="g") -> LoggerFile:
     kind = READERS.get(ext)
     if kind is None:
         raise file_error(path, "not a file import reads (%s)" % ", ".join(sorted(READERS)))
+    if not os.path.exists(path):
+        raise file_error(path, "no such file")
     if not os.path.isfile(path):
         raise file_error(path, "not a regular file")
     if kind == "csv":
