@@ -25,6 +25,13 @@ class Progress:
         self._shown = True
         self.stream.flush()
 
+    def clear(self):
+        """Take the line away (a terminal) before the command prints its result on stdout."""
+        if self._tty and self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._shown = False
+
     def done(self, text):
         if self._tty and self._shown:
             self.stream.write("\r\033[K")

@@ -67,11 +67,15 @@ def _report_name(text):
 
 def cmd_report(args):
     from jerklog.exports.report import write_report
+    from jerklog.progress import Progress
     refuse_overwrite(args.out, stores=[store_path(args)])
     zones, from_ms, to_ms = _range(args)
+    progress = Progress("report")
     with open_store(args, create=False) as store:
         info = write_report(store, args.out, from_ms, to_ms, tz=zones, name=args.name,
-                            dob=args.dob, max_events=args.max_events)
+                            dob=args.dob, max_events=args.max_events,
+                            progress=lambda text: progress.update(text + "..."))
+    progress.clear()
     print("report written to %s (%s%s, %d events listed of %d)" % (
         args.out, info["format"].upper(),
         ", %d pages" % info["pages"] if info["format"] == "pdf" else "",

@@ -879,11 +879,12 @@ def _write_html(diary, out_path, header, rows, doc):
 def write_report(store, out_path: str, from_ms: int | None = None,
                  to_ms: int | None = None, tz=None,
                  name: str | None = None, dob=None, config=None, max_events: int = 2000,
-                 diary: Diary | None = None) -> dict:
+                 diary: Diary | None = None, progress=None) -> dict:
     """Write the report as PDF or HTML (by out_path's extension), atomically and private.
 
-    name and dob appear only if given. Returns a dict: format, pages (PDF), events listed
-    and in total, and page 1's header and rows."""
+    name and dob appear only if given; progress(text) hears each stage (long reports).
+    Returns a dict: format, pages (PDF), events listed and in total, and page 1's header and
+    rows."""
     ext = str(out_path).lower().rsplit(".", 1)[-1] if "." in str(out_path) else ""
     if ext not in ("pdf", "html", "htm"):
         raise JerklogError("report file %s: use a .pdf or .html name" % out_path)
@@ -896,13 +897,18 @@ def write_report(store, out_path: str, from_ms: int | None = None,
             raise JerklogError("date of birth %r is not a date such as 1980-05-17" % dob)
     elif isinstance(dob, dt.date):
         dob = dob.isoformat()
+    say = progress or (lambda text: None)
+    say("reading the diary")
     d = diary or Diary(store, from_ms, to_ms, tz, config)
     S = d.summary()
+    say("page 1 and the event list")
     marks = store.review_marks() if store is not None else None
     header, rows = first_page(d, name, dob, summary=S, marks=marks)
     events = event_rows(d, max_events)
+    say("the waveforms of representative jerks")
     picks = report_evidence.gather(store, d) if store is not None else None
     doc = _document(d, S, max_events, events, picks)
+    say("writing the %s" % ("PDF" if ext == "pdf" else "HTML"))
     if ext == "pdf":
         pages = _write_pdf(d, out_path, header, rows, doc)
     else:
