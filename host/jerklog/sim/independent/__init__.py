@@ -237,26 +237,41 @@ def _overlaps(t0, t1, spans):
     return [b for a, b in spans if a < t1 and t0 < b]
 
 
+def mix_name_of(span) -> str:
+    """The KIND_MIX entry a span draws its episodes' kinds from."""
+    if span.phase == "onset":
+        return "onset"
+    return "activity" if span.context in ACTIVITY else span.context
+
+
+def next_episode_at(fam, rng, mix_name, t):
+    """The time (s) of the next episode after t: a gap drawn for the span's kind of time."""
+    if mix_name == "onset":
+        return t + (25.0 + rng.exponential(40.0))  # this sum first: the same floats
+    if mix_name == "asleep":
+        return t + (15.0 + rng.exponential(50.0 if fam.name == "A" else 60.0))
+    return t + (3.5 + rng.exponential(8.0 if fam.name == "A" else 10.0))
+
+
+def draw_kind(rng, mix_name, negative_ok) -> str:
+    """An episode's kind from KIND_MIX[mix_name]; negative only where a limb is held."""
+    mix = dict(KIND_MIX[mix_name])
+    if not negative_ok:
+        mix.pop("negative", None)
+    kinds = list(mix)
+    p = np.array([mix[k] for k in kinds])
+    return kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+
+
 def plan(fam, rng, motion, spans):
     """The jerk episodes of a session: [_Member], in time order."""
     members, number = [], 0
     for span in spans:
-        mix_name = "onset" if span.phase == "onset" else \
-            ("activity" if span.context in ACTIVITY else span.context)
+        mix_name = mix_name_of(span)
         t = span.start + 3.0
         while True:
-            if mix_name == "onset":
-                t += 25.0 + rng.exponential(40.0)
-            elif mix_name == "asleep":
-                t += 15.0 + rng.exponential(50.0 if fam.name == "A" else 60.0)
-            else:
-                t += 3.5 + rng.exponential(8.0 if fam.name == "A" else 10.0)
-            mix = dict(KIND_MIX[mix_name])
-            if not _inside(t, motion.held):
-                mix.pop("negative", None)
-            kinds = list(mix)
-            p = np.array([mix[k] for k in kinds])
-            kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+            t = next_episode_at(fam, rng, mix_name, t)
+            kind = draw_kind(rng, mix_name, _inside(t, motion.held))
             awake = span.context != "asleep" or span.phase == "onset"
             new = episode(fam, rng, kind, t, motion.region, number, corrective_ok=awake)
             end = new[-1].t + 1.6

@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jerklog.sim.independent import (
-    ACTIVITY,
-    KIND_MIX,
     RATES,
     START_POSTURE,
     Session,
@@ -47,7 +45,10 @@ from jerklog.sim.independent import (
     _inside,
     _overlaps,
     _rng,
+    draw_kind,
     episode,
+    mix_name_of,
+    next_episode_at,
     render_jerk,
     sensor_model,
 )
@@ -201,23 +202,12 @@ def _plan(fam, rng, motions, spans, regions):
     """[(region index, _Member, scope)] of a body session, in time order of episodes."""
     out, number = [], 0
     for span in spans:
-        mix_name = "onset" if span.phase == "onset" else \
-            ("activity" if span.context in ACTIVITY else span.context)
+        mix_name = mix_name_of(span)
         t = span.start + 3.0
         while True:
-            if mix_name == "onset":
-                t += 25.0 + rng.exponential(40.0)
-            elif mix_name == "asleep":
-                t += 15.0 + rng.exponential(50.0 if fam.name == "A" else 60.0)
-            else:
-                t += 3.5 + rng.exponential(8.0 if fam.name == "A" else 10.0)
+            t = next_episode_at(fam, rng, mix_name, t)
             first = int(rng.integers(0, len(regions)))
-            mix = dict(KIND_MIX[mix_name])
-            if not _inside(t, motions[first].held):
-                mix.pop("negative", None)
-            kinds = list(mix)
-            p = np.array([mix[k] for k in kinds])
-            kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+            kind = draw_kind(rng, mix_name, _inside(t, motions[first].held))
             scope = SCOPES[int(rng.choice(3, p=SCOPE_P))] if kind != "negative" \
                 and len(regions) > 1 else "focal"
             others = [r for r in range(len(regions)) if r != first]
