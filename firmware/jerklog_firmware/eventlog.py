@@ -74,13 +74,15 @@ def _parse_seg_name(name):
         return -1
 
 
-def _records_in(data):
-    """Yield (offset, length) of each valid record in a segment's bytes, in order.
+def _records_in(data, end=-1):
+    """Yield (offset, length) of each valid record in a segment's bytes data[:end] (end -1:
+    all of data), in order.
 
     Stops at the first record that is incomplete or fails its CRC: a torn or garbage tail
     (or a segment without its magic) yields nothing beyond the last good record.
     """
-    end = len(data)
+    if end < 0:
+        end = len(data)
     if end < SEG_HEAD or data[0] != 0x4A or data[1] != 0x4C or data[2] != 0x47 \
             or data[3] != 0x31:  # b"JLG1", compared without slicing
         return
@@ -145,6 +147,7 @@ class EventLog:
         self.state_lost = False  # the state file was unreadable: dropped restarted at 0
         self._base = 0
         self._acked = 0
+        self._pending = -1       # unacknowledged records, once count() has read the log
         self._mkdir()
         self._load()
 
@@ -223,6 +226,21 @@ class EventLog:
         except OSError:
             return None
 
+    def _read_seg_into(self, num, buf):
+        """(data, end): the segment's bytes as data[:end]; read into buf when they fit (buf
+        holds a byte more than a segment, so a read that fills it means they did not), else
+        or without buf as bytes of their own; (None, 0) when the segment is gone."""
+        if buf is not None:
+            try:
+                with open(self._path(_seg_name(num)), "rb") as f:
+                    n = f.readinto(buf) or 0
+            except OSError:
+                return None, 0
+            if n < len(buf):
+                return buf, n
+        data = self._read_seg(num)
+        return data, len(data) if data is not None else 0
+
     def _load(self):
         names = os.listdir(self.root)
         segs = []
@@ -261,6 +279,7 @@ class EventLog:
         for num in segs:
             used += self._size(num)
         self.used_bytes = used
+        self._pending = -1
         self._cur_size = 0
         self._sealed = False
         if segs:
@@ -305,13 +324,19 @@ class EventLog:
                 if self._file is None or self._cur_size + rec > self.segment_bytes:
                     self._prepare(rec)
                 self._write(rec)
+                self._added()
                 return
             except OSError as e:
                 if self._salvage(rec):
+                    self._added()
                     return  # the record reached the file after all
                 tries -= 1
                 if e.args[0] != ENOSPC or tries <= 0 or not self._drop_for_space():
                     raise e
+
+    def _added(self):
+        if self._pending >= 0:
+            self._pending += 1
 
     def _prepare(self, rec):
         """Open the segment that the next record goes to, dropping the oldest if needed."""
@@ -396,22 +421,29 @@ class EventLog:
             self._file.close()
             self._file = None
         self._save_state(self.dropped + count, num + 1, 0)
+        if self._pending >= 0:
+            self._pending = self._pending - count if self._pending >= count else -1
         self._remove(num)
         self._segs.pop(0)
         self.used_bytes -= size
 
     # ---------------------------------------------------------------- reading
 
-    def _entries(self):
-        """Yield (segment, index in segment from 1, data, offset, length) of unacked records."""
+    def _entries(self, buf=None):
+        """Yield (segment, index in segment from 1, data, offset, length) of unacked records.
+
+        Each segment is read whole, in one read (into buf if given), before its records are
+        yielded: appends made between two of them (a dump interleaved with the loop) never
+        change the bytes being parsed, and records appended to a segment after it was read
+        are not part of this pass."""
         base = self._base
         acked = self._acked
         for num in list(self._segs):
-            data = self._read_seg(num)
+            data, end = self._read_seg_into(num, buf)
             if data is None:
                 continue
             i = 0
-            for off, n in _records_in(data):
+            for off, n in _records_in(data, end):
                 i += 1
                 if num < base or (num == base and i <= acked):
                     continue
@@ -438,7 +470,8 @@ class EventLog:
         return pos[0], pos[1], seg_count, upto
 
     def records(self, after=None):
-        """Iterate over the unacknowledged payloads (bytes), oldest first.
+        """Iterate over the unacknowledged payloads (bytes-like: slices of a segment buffer),
+        oldest first.
 
         after: None, or (device_id, boot_id, seq): only records after the last one of that
         device and boot whose seq is at most `seq`. When no such record is in the log (it was
@@ -450,7 +483,11 @@ class EventLog:
             found = self._find(after[0], after[1], after[2])
             if found is not None:
                 start = (found[0], found[1])
-        for num, i, data, off, n in self._entries():
+        # One buffer for the segments of this pass, made once: a dump yields its records
+        # between FIFO reads, and a segment-sized allocation per segment amid the loop's
+        # small ones fragmented a 192 KB heap until count() found no room.
+        buf = bytearray(self.segment_bytes + 1)
+        for num, i, data, off, n in self._entries(buf):
             if start is not None and (num < start[0] or (num == start[0] and i <= start[1])):
                 continue
             yield data[off:off + n]
@@ -460,11 +497,15 @@ class EventLog:
         return self.records((device_id, boot_id, seq))
 
     def count(self):
-        """Number of unacknowledged records (reads the whole log)."""
-        c = 0
-        for _ in self._entries():
-            c += 1
-        return c
+        """Number of unacknowledged records. The first call reads the whole log (every CRC:
+        seconds for a full log on a board); later ones keep the number up to date through
+        appends, acks and drops without reading (a log status after every dump and ack)."""
+        if self._pending < 0:
+            c = 0
+            for _ in self._entries():
+                c += 1
+            self._pending = c
+        return self._pending
 
     # ---------------------------------------------------------------- acknowledging
 
@@ -497,6 +538,8 @@ class EventLog:
         if not self._segs:
             self._cur_size = 0
             self._sealed = False
+        if self._pending >= 0:
+            self._pending = self._pending - upto if self._pending >= upto else -1
         return upto
 
     # ---------------------------------------------------------------- status
