@@ -18,6 +18,9 @@ EVIDENCE_POST_MS = 700    # and after it
 EVIDENCE_RATE_HZ = 104    # waveform rate: boards average 2 (208 Hz), 4, 8 samples into one
 EVIDENCE_LOG_PCT = 60     # evidence goes to the on-board log only while it is less full than
 #                           this: the rest is kept for events, hellos and epochs
+DUMP_SLICE_MS = 20        # a log dump sends records for at most this long between two FIFO
+#   reads (after the first record): the shallowest FIFO, an MPU-6050's 85 samples at its
+#   500 Hz top, holds 170 ms, and a 32-sample batch at 833 Hz comes every 38 ms
 LOCK_BELOW_MS = (1 << 30) - 600000  # device ms: the detector runs heap-locked only before
 #   this. From 2**30 ms (12.4 days of uptime) device times are long ints on 31-bit boards and
 #   its arithmetic on them allocates; 10 min of margin covers the times it adds windows to.
@@ -70,6 +73,22 @@ def _ring_copy_sliced(s, j, jend, r, q, qend):
 _RING_COPY = _ring_copy if heap_lock is not None else _ring_copy_sliced
 
 
+class _MonotonicClock:
+    """ticks_ms/ticks_diff from time.monotonic for CPython, whose time has no ticks_ms."""
+
+    def ticks_ms(self):
+        import time
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+
+def _default_clock():
+    import time
+    return time if hasattr(time, "ticks_ms") else _MonotonicClock()
+
+
 def new_boot_id():
     """A random boot id for this boot: 30 bits (a small int on 31-bit boards), never 0."""
     import os
@@ -81,8 +100,13 @@ class BoardLoop:
     """Owns the buffers (made once) and runs the per-sample path without allocating."""
 
     def __init__(self, board, detector, writer, region, epoch_ms=0, log=None,
-                 virtual_clock=False, set_rtc=None):
+                 virtual_clock=False, set_rtc=None, clock=None):
         self.board = board
+        self.clock = clock if clock is not None else _default_clock()  # ticks_ms, ticks_diff
+        self._dump = None           # the log dump under way: an iterator over its records
+        self._dump_sent = 0         # records it sent so far
+        self._dump_boot = 0         # and the boot id and seq of the last of them
+        self._dump_seq = 0
         self.log = log              # the on-board EventLog, or None
         self.log_errors = 0         # appends that failed (flash full or faulty)
         self.lock_ok = True         # False once the detector allocated under the heap lock
@@ -431,18 +455,70 @@ class BoardLoop:
                 self.hello(keep=True)  # logged: this boot's clock travels with its events
 
     def dump_log(self, argument):
-        """Send every logged record after the cursor (all unacknowledged ones for -1)."""
-        sent = last_boot = last_seq = 0
-        if self.log is not None:
-            after = None
-            if argument != -1:
-                boot_id, seq = protocol.parse_log_cursor(argument)
-                after = (self.writer.device_id, boot_id, seq)
-            for payload in self.log.records(after):
-                self.writer.replay(payload)
-                _, _, last_boot, last_seq = struct.unpack_from(protocol.HEADER_FMT, payload, 0)
-                sent += 1
-        self.log_status(protocol.LOG_DUMPED, sent, last_boot, last_seq)
+        """Start sending every logged record after the cursor (all unacknowledged ones for
+        -1); dump_more() sends them between FIFO reads, then the LOG_DUMPED status. A request
+        while a dump is under way starts over from its own cursor: the host waits for the
+        status of its latest request, and it stores records idempotently."""
+        if self._dump is not None:
+            self._dump.close()  # gives the log's scan buffer back
+            self._dump = None
+        self._dump_sent = self._dump_boot = self._dump_seq = 0
+        if self.log is None:
+            self.log_status(protocol.LOG_DUMPED, 0, 0, 0)
+            return
+        after = None
+        if argument != -1:
+            boot_id, seq = protocol.parse_log_cursor(argument)
+            after = (self.writer.device_id, boot_id, seq)
+        self._dump = self.log.records(after)
+
+    @property
+    def dumping(self):
+        """True while a log dump is under way (the loop must call dump_more())."""
+        return self._dump is not None
+
+    def dump_more(self, ms=DUMP_SLICE_MS):
+        """Send the next records of the dump under way: one, then more while less than `ms`
+        (device ms) have passed; after the last, the LOG_DUMPED status (count sent, boot id
+        and seq of the last). Records appended meanwhile may or may not be part of it (the
+        log reads a segment whole: docs/eventlog.md); either way they stay unacknowledged
+        until a dump that sent them is acknowledged."""
+        it = self._dump
+        if it is None:
+            return
+        clock = self.clock
+        start = clock.ticks_ms()
+        while True:
+            try:
+                payload = next(it)
+            except StopIteration:
+                # Let go of the finished iterator first: its segment buffer is the room
+                # that log_status's count() may need to read a segment in.
+                it = self._dump = None
+                self.log_status(protocol.LOG_DUMPED, self._dump_sent, self._dump_boot,
+                                self._dump_seq)
+                return
+            self.writer.replay(payload)
+            _, _, self._dump_boot, self._dump_seq = struct.unpack_from(protocol.HEADER_FMT,
+                                                                       payload, 0)
+            self._dump_sent += 1
+            if clock.ticks_diff(clock.ticks_ms(), start) >= ms:
+                return
+
+    def dump_turn(self, n):
+        """The loop's turn after a FIFO read of n samples: while a dump is under way, send a
+        slice of it (DUMP_SLICE_MS, in the time the loop would nap; one record while the
+        FIFO is behind: n == BATCH) and return True (no nap: the dump uses the idle time);
+        False when there is no dump."""
+        if self._dump is None:
+            return False
+        self.dump_more(DUMP_SLICE_MS if n < BATCH else 0)
+        return True
+
+    def dump_all(self):
+        """Finish the dump under way at once (no FIFO to serve: the recording has ended)."""
+        while self._dump is not None:
+            self.dump_more(1000)
 
     def log_status(self, reason, records, last_boot, last_seq):
         log = self.log

@@ -60,6 +60,9 @@ def main_board():
                 rec.handle(cmd)
                 host_at = time.ticks_ms()
                 cmd = host.next()
+            # A log dump goes out in slices between FIFO reads, in the time the loop would
+            # nap (app.BoardLoop.dump_turn): never longer than the FIFO holds.
+            dumping = rec.dump_turn(n)
             if wdt is not None:
                 wdt.feed()
             now = time.ticks_ms()
@@ -80,7 +83,7 @@ def main_board():
                 blink = now
                 lit_until = time.ticks_add(now, 30)
             led.set(time.ticks_diff(lit_until, now) > 0)
-            if n < app.BATCH:
+            if n < app.BATCH and not dumping:
                 time.sleep_ms(nap_ms)
     except Exception as e:
         # Anything the loop did not expect: say it on the USB serial (the host skips a

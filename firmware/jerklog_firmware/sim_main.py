@@ -85,6 +85,9 @@ def main_sim(argv):
         while cmd is not None:
             rec.handle(cmd)
             cmd = host.next(50)
+        # The opening dump before the recording plays (nothing to interleave with yet): the
+        # whole of it, so that the frames' seqs do not depend on the host's timing.
+        rec.dump_all()
     start = time.ticks_ms()
     while not board.finished:
         rec.step()
@@ -93,10 +96,17 @@ def main_sim(argv):
             while cmd is not None:
                 rec.handle(cmd)
                 cmd = host.next()
+            if speed:
+                rec.dump_turn(0)  # a dump goes out in slices between batches, as on a board
+            else:
+                rec.dump_all()  # as fast as possible: no FIFO to starve, the dump at once
         if speed:
             ahead = rec.uptime_ms // speed - time.ticks_diff(time.ticks_ms(), start)
             if ahead > 0:
                 time.sleep_ms(ahead)
+    # A dump under way ends before the goodbye: the host takes the first LOG_DUMPED after
+    # the goodbye for the answer to its final dump.
+    rec.dump_all()
     rec.finish()
     rec.heartbeat()
     rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
@@ -109,6 +119,7 @@ def main_sim(argv):
             cmd = host.next(100)
             if cmd is not None:
                 rec.handle(cmd)
+                rec.dump_all()  # no samples to read any more: the whole dump at once
                 if cmd["command"] == protocol.CMD_HELLO:
                     # A host that (re)connects after the end hears that it is over.
                     rec.goodbye(protocol.GOODBYE_END_OF_RECORDING)
