@@ -24,6 +24,10 @@ test: $(VENV)/.installed-test
 	@command -v pdftoppm >/dev/null || (apt-get install -y -qq poppler-utils >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq poppler-utils) >/dev/null 2>&1) \
 		|| echo "poppler-utils could not be installed: the PDF rendering test will skip"
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get install -y -qq chromium \
+		chromium-driver >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq \
+		chromium chromium-driver) >/dev/null 2>&1) \
+		|| echo "chromium could not be installed: the review page's browser tests will skip"
 	$(BIN)/ruff check host firmware tests bench
 	$(BIN)/python -m pytest -q
 
