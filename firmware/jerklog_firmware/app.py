@@ -457,11 +457,15 @@ class BoardLoop:
     def dump_log(self, argument):
         """Start sending every logged record after the cursor (all unacknowledged ones for
         -1); dump_more() sends them between FIFO reads, then the LOG_DUMPED status. A request
-        while a dump is under way starts over from its own cursor: the host waits for the
-        status of its latest request, and it stores records idempotently."""
+        while a dump is under way ends that one with its status for what it sent (every
+        request has its answer, in order: the host counts them; acknowledging that part is
+        safe, it is the log's start up to its last record) and starts over from its own
+        cursor (the host stores records idempotently)."""
         if self._dump is not None:
-            self._dump.close()  # gives the log's scan buffer back
+            self._dump.close()
             self._dump = None
+            self.log_status(protocol.LOG_DUMPED, self._dump_sent, self._dump_boot,
+                            self._dump_seq)
         self._dump_sent = self._dump_boot = self._dump_seq = 0
         if self.log is None:
             self.log_status(protocol.LOG_DUMPED, 0, 0, 0)
