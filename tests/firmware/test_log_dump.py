@@ -4,11 +4,11 @@ Under MicroPython with a board-sized heap: an LSM6DS3TR-C fake chip at 416 Hz wi
 FIFO depth (341 samples, 820 ms; why not 833 Hz: RATE_HZ below), a fake clock, and a cost
 model of the board's time: every byte written to USB costs WRITE_US, every sample the loop
 processes SAMPLE_US, and the chip gets the samples of the time that passed. The loop is
-main_board's (step, commands, dump_turn, nap). A full log of hundreds of records is dumped while it runs: no FIFO overrun,
-every record arrives once, then one LOG_DUMPED with the count and the last boot/seq; records
-appended during the dump stay in the log after the host acknowledges the status. The same
-dump sent in one go (the firmware before: dump_all) overruns the FIFO in this model, so the
-model can tell the difference.
+main_board's (step, commands, dump_turn, nap). A full log of hundreds of records is dumped
+while it runs: no FIFO overrun, every record arrives once, then one LOG_DUMPED with the
+count and the last boot/seq; records appended during the dump stay in the log after the
+host acknowledges the status. The same dump sent in one go (the firmware before: dump_all)
+overruns the FIFO in this model, so the model can tell the difference.
 """
 import pytest
 
