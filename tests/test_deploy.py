@@ -42,13 +42,15 @@ class FakeMpremote:
     it was when copied), answers the deploy-mode step and `fs cat` with the board's config
     and the probe with the board's .mpy version (`mpy`: sys.implementation._mpy, 0 for none)
     and whether the deploy flag is still there (`old_boot`: a boot file that ignores it,
-    until deploy replaces the boot file)."""
+    until deploy replaces the boot file; `late_probes`: that many probes reach the session
+    from before the reset, which still has the flag under a boot file that knows it)."""
 
     def __init__(self, board_config=None, mpy=MPY_V6):
         self.board_config = board_config
         self.mpy = mpy
         self.old_boot = False
         self.takes_boot_file = True
+        self.late_probes = 0
         self.calls = []
         self.written = None
 
@@ -65,7 +67,10 @@ class FakeMpremote:
                                    "mpremote: cat: ENOENT: No such file or directory." % PORT)
             return json.dumps(self.board_config)
         if step == ["exec", deploy.MPY_PROBE]:
-            return "%d %s\n" % (self.mpy, self.old_boot)
+            if self.late_probes:
+                self.late_probes -= 1
+                return "%d True True\n" % self.mpy
+            return "%d %s %s\n" % (self.mpy, self.old_boot, not self.old_boot)
         if step == ["exec", deploy.RENAME_BOOT] and self.takes_boot_file:
             self.old_boot = False
         if step[-1] == ":config.json.new":
@@ -335,6 +340,31 @@ def test_a_boot_file_older_than_deploy_mode_is_replaced_first(board, monkeypatch
     with pytest.raises(JerklogError, match="did not start in deploy mode"):
         deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
     assert len(board.calls) == 4  # nothing of the firmware copied
+
+
+def test_deploy_waits_while_the_probe_reaches_the_board_before_its_reset(board, monkeypatch):
+    """mpremote can reach the session from before the reset (the flag still there, under a
+    boot file that knows it): deploy asks again until the board has reset, and does not
+    take it for a boot file older than deploy mode."""
+    monkeypatch.setattr(deploy, "mpy_cross_command", lambda: None)
+    monkeypatch.setattr(deploy.time, "sleep", lambda s: None)
+    board.late_probes = 3
+    board.answers.append(hello("left_wrist", 104))
+    msgs = []
+    deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
+    assert board.calls[1:5] == [["connect", PORT, "exec", deploy.MPY_PROBE]] * 4
+    assert copied(board.calls[5])  # then the firmware, once
+    assert not any("does not know deploy mode" in m for m in msgs)
+
+
+def test_deploy_gives_up_on_a_board_that_never_resets(board, monkeypatch):
+    clock = iter(range(0, 1000, 5))
+    monkeypatch.setattr(deploy.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(deploy.time, "sleep", lambda s: None)
+    board.late_probes = 10 ** 6
+    with pytest.raises(JerklogError, match="did not reset within 20 s"):
+        deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=lambda _t: None)
+    assert not any(len(call) > 3 and call[3] == "cp" for call in board.calls)  # nothing copied
 
 
 def deploy_old_then(root, monkeypatch, tmp_path):

@@ -388,10 +388,20 @@ f = open(%(flag)r, 'w')
 f.close()
 """ % {"cfg": CONFIG_FILE, "flag": DEPLOY_FLAG}
 
-# After that reset: the .mpy version the board loads, and whether the deploy flag is still
-# there (a boot file older than deploy mode ignores it: the firmware then runs).
-MPY_PROBE = ("import os, sys\nprint(getattr(sys.implementation, '_mpy', 0), %r in "
-             "os.listdir())" % DEPLOY_FLAG)
+# After that reset: the .mpy version the board loads, whether the deploy flag is still there,
+# and whether the board's boot file knows the flag. Only a boot removes the flag, so a flag
+# still there under a boot file that knows it means the board has not reset yet (mpremote can
+# reach the old session while the reset is under way); under one that does not know it (older
+# than deploy mode, or none) the firmware runs and deploy replaces the boot file first.
+MPY_PROBE = """import os, sys
+try:
+    f = open(%(boot)r)
+    knows = %(flag)r in f.read()
+    f.close()
+except OSError:
+    knows = False
+print(getattr(sys.implementation, '_mpy', 0), %(flag)r in os.listdir(), knows)
+""" % {"boot": BOOT_FILE, "flag": DEPLOY_FLAG}
 
 # The boot file alone, for a board whose boot file predates deploy mode: quick (a few KB),
 # so within a running watchdog's 8 s, and whole (copied beside, then renamed).
@@ -410,14 +420,14 @@ def enter_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S, say=print):
         old = json.loads(text) if text else None
     except ValueError:
         old = None
-    mpy, flag = probe_deploy_mode(port, timeout)
-    if flag:
+    mpy, in_deploy_mode = probe_deploy_mode(port, timeout)
+    if not in_deploy_mode:
         say("the board's boot file does not know deploy mode: copying the boot file first")
         run_mpremote(_connect(port) + ["fs", "cp", os.path.join(FIRMWARE_DIR, BOOT_FILE),
                                        ":" + BOOT_FILE + ".new", "+", "exec", RENAME_BOOT,
                                        "+", "reset"])
-        mpy, flag = probe_deploy_mode(port, timeout)
-        if flag:
+        mpy, in_deploy_mode = probe_deploy_mode(port, timeout)
+        if not in_deploy_mode:
             raise JerklogError("%s did not start in deploy mode after a reset (is /%s "
                                "jerklog's boot file?)" % (port, BOOT_FILE))
     return (old if isinstance(old, dict) else None), mpy
@@ -425,21 +435,33 @@ def enter_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S, say=print):
 
 def probe_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S):
     """(.mpy version the board loads, the low byte of sys.implementation._mpy (0: none),
-    whether the deploy flag is still there), asked again while the board is resetting."""
+    whether it is in deploy mode), once the board has reset: asked again every 0.5 s while
+    mpremote cannot reach it or reaches the session from before the reset (the flag still
+    there under a boot file that knows it). False at once for a boot file that does not
+    know the flag; a JerklogError when the board has not reset within timeout s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             out = run_mpremote(_connect(port) + ["exec", MPY_PROBE])
-            break
         except JerklogError:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.5)
-    try:
-        mpy, flag = out.split()[-2:]
-        return int(mpy) & 0xFF, flag == "True"
-    except ValueError:
-        return 0, False
+            continue
+        try:
+            mpy, flag, knows = out.split()[-3:]
+            mpy = int(mpy) & 0xFF
+        except ValueError:
+            raise JerklogError("%s answered the deploy-mode probe with %r" % (
+                port, out.strip()[-80:]))
+        if flag != "True":
+            return mpy, True
+        if knows != "True":
+            return mpy, False
+        if time.monotonic() >= deadline:
+            raise JerklogError("%s did not reset within %.0f s (its deploy flag is still "
+                               "there)" % (port, timeout))
+        time.sleep(0.5)
 
 
 def choose_files(loads, files, out_dir, say=print):
