@@ -203,6 +203,10 @@ class BoardLoop:
             lock = (heap_lock is not None and self.lock_ok and times[end - 1] < LOCK_BELOW_MS
                     and det.samples < LOCK_BELOW_SAMPLES)
             held = False  # this call holds the lock (an exception may come either way)
+            # The quiet samples as machine code (Detector.skim), where the port has it; not
+            # while raw samples go out (each sample is sent). Called as det.skim(): a bound
+            # method kept in a local would be an allocation.
+            skim = fastpath.skim is not None and not raw_on
             i = start
             if lock:
                 heap_lock()
@@ -211,6 +215,10 @@ class BoardLoop:
                 while i < end:
                     try:  # outside the sample loop: no cost a sample
                         while i < end:
+                            if skim:
+                                i = det.skim(times, s, i, end, beat)
+                                if i >= end:
+                                    break
                             t = times[i]
                             j = 6 * i
                             if det.update(t, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4],

@@ -18,6 +18,9 @@ long as reads are less than period/2 (6.2 days) apart. The counter is a small in
 that the arithmetic allocates (a long int) but stays correct, and ``times`` (array 'i')
 holds it up to 2**31 ms (24.8 days). See docs/boards.md.
 """
+from array import array
+
+from . import fastpath
 
 
 def default_clock():
@@ -40,6 +43,8 @@ class ImuBoard:
         self.finished = False  # an IMU never runs out of samples
         self.accel_scale = imu.accel_scale
         self.gyro_scale = imu.gyro_scale
+        self._scales = array("i", (imu.accel_scale[0], imu.accel_scale[1], imu.gyro_scale[0],
+                                   imu.gyro_scale[1]))  # for fastpath.scale_stamp
         self._clock = clock if clock is not None else default_clock()
         self._ticks_ms = self._clock.ticks_ms
         self._ticks_diff = self._clock.ticks_diff
@@ -61,10 +66,13 @@ class ImuBoard:
         up = self.uptime_ms + self._ticks_diff(now, self._prev_ticks)
         self._prev_ticks = now
         self.uptime_ms = up
-        an, ash = self.accel_scale
-        gn, gsh = self.gyro_scale
         rate = self.rate_hz
         last = self._last_t
+        if fastpath.scale_stamp is not None:  # the loop below as machine code
+            self._last_t = fastpath.scale_stamp(samples, times, n, self._scales, up, rate, last)
+            return n
+        an, ash = self.accel_scale
+        gn, gsh = self.gyro_scale
         i = 0
         j = 0
         while i < n:

@@ -39,6 +39,7 @@ except ImportError:
 
 from array import array
 
+from . import fastpath
 from . import protocol as pc
 
 # Settings a clinician may change, with safe defaults: (default, low, high, meaning).
@@ -279,6 +280,8 @@ class Detector:
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
         self._p = array("i", [0] * P_ARRAY)
+        self._k = array("i", [0] * 22)  # skim's state (fastpath.skim)
+        self._k[21] = fastpath.SIGN_SHIFT
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
@@ -349,6 +352,58 @@ class Detector:
         self.ev_activity_mg = 0
 
     # -- per sample -----------------------------------------------------------------------
+    def skim(self, times, s, i, end, stop_ms):
+        """update() for samples i.. of times and s (six values a sample) while they change
+        only the baselines, the bin maximum, the humps and the end of a movement, as machine
+        code (fastpath.skim, where the port compiles it); returns the index of the first
+        sample it did not take (i: none), which the caller gives to update(). It stops before
+        a sample at or after stop_ms (ms: the caller's next heartbeat) or the bin's end, and
+        before one that opens a candidate; it takes none while a candidate is open, a jerk
+        waits for its look-ahead or an event is ready. The same state as update() would
+        leave, sample for sample (tests/firmware/test_fastpath.py)."""
+        kernel = fastpath.skim
+        if (kernel is None or self._state == OPEN or self._npend or self._out
+                or not self._started):
+            return i
+        k = self._k
+        k[0] = self._bx
+        k[1] = self._by
+        k[2] = self._bz
+        k[3] = self._hx
+        k[4] = self._hy
+        k[5] = self._hz
+        k[6] = self._bin_max
+        k[7] = 1 if self._above else 0
+        k[8] = self._bin_rises
+        k[9] = self._state
+        k[10] = self._t_last
+        k[11] = self._quiet_until
+        k[12] = self._kb
+        k[13] = self._kg
+        k[14] = self._hump2
+        k[15] = self._trig2
+        k[16] = self._low2
+        k[17] = self._hold
+        k[18] = self._refractory
+        k[19] = stop_ms if stop_ms < self._bin_end else self._bin_end
+        k[20] = ACC_CLAMP
+        j = kernel(times, s, i, end, k)
+        if j > i:
+            self.samples += j - i
+            self._bx = k[0]
+            self._by = k[1]
+            self._bz = k[2]
+            self._hx = k[3]
+            self._hy = k[4]
+            self._hz = k[5]
+            self._bin_max = k[6]
+            self._above = k[7] != 0
+            self._bin_rises = k[8]
+            self._state = k[9]
+            self._t_last = k[10]
+            self._quiet_until = k[11]
+        return j
+
     def update(self, t_ms, ax, ay, az, gx, gy, gz):
         """One sample: time (ms, increasing), acceleration (mg), rotation (0.1 deg/s).
 

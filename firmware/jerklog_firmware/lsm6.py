@@ -33,7 +33,7 @@ Register facts (LSM6DSOX and LSM6DS3TR-C datasheets, "Register description"):
 
 from array import array
 
-from . import imu_common
+from . import fastpath, imu_common
 
 try:
     from micropython import const
@@ -135,6 +135,7 @@ class LSM6:
             self._pend = array("h", (0, 0, 0, 0, 0, 0))  # half sample carried over
             self._have = 0  # bit 0: gyro pending, bit 1: accel pending
             self._cnt = 0  # TAG_CNT of the pending half
+            self._kst = array("i", (0, 0, 0, 0))  # fastpath.fifo_tagged: n, have, cnt, lost
         else:
             self._wr(_TR_FIFO_CTRL5, 0x00)  # bypass: empties the FIFO
             self._wr(_CTRL1_XL, (code << 4) | (xl[1] << 2))
@@ -186,6 +187,8 @@ class LSM6:
         p = self._pend
         have = self._have
         cnt = self._cnt
+        kernel = fastpath.fifo_tagged
+        kst = self._kst
         while n < k and words > 0:
             w = 2 * (k - n)  # enough words for the samples still wanted
             if w > words:
@@ -194,8 +197,19 @@ class LSM6:
                 w = self._maxw
             i2c.readfrom_mem_into(addr, _OX_FIFO_DATA_OUT_TAG, self._views[w])
             words -= w
-            o = 0
             end = 7 * w
+            if kernel is not None:  # the loop below as machine code
+                kst[0] = n
+                kst[1] = have
+                kst[2] = cnt
+                kst[3] = 0
+                n = kernel(b, end, p, samples, kst)
+                have = kst[1]
+                cnt = kst[2]
+                if kst[3] and not ovf:
+                    self.overflows += kst[3]
+                continue
+            o = 0
             while o < end:
                 t = b[o]
                 s = t >> 3  # TAG_SENSOR: 1 gyro, 2 accel; others are skipped

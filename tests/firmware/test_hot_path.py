@@ -181,15 +181,18 @@ def test_a_detector_that_allocates_under_the_lock_stops_the_lock_not_the_loop(tm
         "    calls = 0\n"
         "    def update(self, *a):\n"
         "        Rare.calls += 1\n"
-        "        if Rare.calls == 2000:\n"
+        "        if Rare.calls == 200:\n"
         "            [Rare.calls]  # allocates\n"
         "        return detector.Detector.update(self, *a)\n"
         "det = Rare(board.rate_hz)").replace("log.count()", "0")  # reading the log back
-    # needs 4.6 KB at once, which the subclass's heap no longer always has
-    out = run_micropython(source, cwd=str(tmp_path)).split()
+    # needs 4.6 KB at once, which the subclass's heap no longer always has. Compiling every
+    # module from source here (a board loads .mpy) and the subclass leave the 192 KB heap too
+    # fragmented for the loop's 4.9 KB evidence ring in some runs: this test is about the
+    # lock's fault, not the heap's size (the tests above hold the 192 KB), so it has more.
+    out = run_micropython(source, cwd=str(tmp_path), heap="256k").split()
     faults, uptime, events = map(int, out[:3])
     assert faults == 1
-    assert events >= 5  # jerks every 4 s over the 25 s, most after the fault (at ~10 s)
+    assert events >= 5  # jerks every 4 s over the 25 s, most after the fault
 
 
 def test_an_error_in_the_loop_resets_the_board(tmp_path):
