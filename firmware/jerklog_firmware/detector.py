@@ -164,6 +164,33 @@ PEAK_N = const(176)     # the open candidate's peak sample number (samples count
 P_ARRAY = const(177)
 MOVING_RANK = const(3)        # three big recent bins and more: the wearer is moving
 
+# The detector's per-sample state in one array (Detector._k) that fastpath.skim works on in
+# place: baselines (mg << kb, 0.1 deg/s << kg), the bin's maximum (mg^2), humps, the state
+# machine, and the thresholds it compares with (mg^2); then constants set once.
+K_BX = const(0)
+K_BY = const(1)
+K_BZ = const(2)
+K_HX = const(3)
+K_HY = const(4)
+K_HZ = const(5)
+K_BIN_MAX = const(6)
+K_ABOVE = const(7)
+K_RISES = const(8)
+K_STATE = const(9)
+K_T_LAST = const(10)
+K_QUIET = const(11)
+K_HUMP2 = const(14)
+K_TRIG2 = const(15)
+K_LOW2 = const(16)
+K_KB = const(12)
+K_KG = const(13)
+K_HOLD = const(17)
+K_REFRACTORY = const(18)
+K_STOP = const(19)      # ms: skim stops before a sample at or after it
+K_CLAMP = const(20)
+K_SIGN = const(21)      # fastpath.SIGN_SHIFT
+K_ARRAY = const(22)
+
 IDLE = const(0)
 OPEN = const(1)
 MOVING = const(2)
@@ -255,6 +282,7 @@ class Detector:
             raise ValueError("sample rate %d Hz is outside 25..4000 Hz" % rate_hz)
         s = validate(settings)
         self.settings = s
+        self._k = k = array("i", [0] * K_ARRAY)  # per-sample state: K_* above
         self.rate_hz = rate_hz
         self._period_ms = max(1, 1000 // rate_hz)
         self._kb = _shift_for(s["baseline_ms"], rate_hz)
@@ -267,6 +295,12 @@ class Detector:
         self._max_dur = s["max_duration_ms"]
         self._hold = s["hold_ms"]
         self._refractory = s["refractory_ms"]
+        k[K_KB] = self._kb
+        k[K_KG] = self._kg
+        k[K_HOLD] = self._hold
+        k[K_REFRACTORY] = self._refractory
+        k[K_CLAMP] = ACC_CLAMP
+        k[K_SIGN] = fastpath.SIGN_SHIFT
         self._confirm = s["confirm_ms"]
         self._continue = s["continue_pct"]
         # Too short a look-ahead (the next jerk came first) is no evidence of movement.
@@ -280,28 +314,27 @@ class Detector:
         self._ring = array("i", [0] * self._nbins)
         self._scratch = array("i", [0] * self._nbins)
         self._p = array("i", [0] * P_ARRAY)
-        self._k = array("i", [0] * 22)  # skim's state (fastpath.skim)
-        self._k[21] = fastpath.SIGN_SHIFT
         # Per-bin averages: sleep over ~sleep_ms/2, the rest over ~1.6 s.
         self._ks = _shift_for(s["sleep_ms"] // 2, 1000 // BIN_MS)
         self.reset()
 
     def reset(self):
         """Forget all state, as after power-up."""
+        k = self._k
         self._started = False
-        self._bx = self._by = self._bz = 0   # acceleration baseline, mg << kb
-        self._hx = self._hy = self._hz = 0   # gyro bias, 0.1 deg/s << kg
-        self._state = IDLE
+        k[K_BX] = k[K_BY] = k[K_BZ] = 0   # acceleration baseline, mg << kb
+        k[K_HX] = k[K_HY] = k[K_HZ] = 0   # gyro bias, 0.1 deg/s << kg
+        k[K_STATE] = IDLE
         self._t0 = 0
-        self._quiet_until = 0
-        self._trig2 = self._min_peak2
-        self._low2 = self._min_peak2 >> 2
+        k[K_QUIET] = 0
+        k[K_TRIG2] = self._min_peak2
+        k[K_LOW2] = self._min_peak2 >> 2
         # context history
         self._bin_end = 0
-        self._bin_max = 0
-        self._bin_rises = 0
-        self._above = False
-        self._hump2 = 1
+        k[K_BIN_MAX] = 0
+        k[K_RISES] = 0
+        k[K_ABOVE] = 0
+        k[K_HUMP2] = 1
         self._bins = 0
         self._ring_pos = 0
         self._typical2 = 0      # EMA of bin maxima, mg^2
@@ -312,7 +345,7 @@ class Detector:
         self._tremor_start = 0
         self._tremor_level2 = 0
         # the open candidate
-        self._t_first = self._t_last = self._t_peak = 0
+        self._t_first = k[K_T_LAST] = self._t_peak = 0
         self._peak2 = self._peak_r2 = 0
         self._peak_dx = self._peak_dy = self._peak_dz = 0
         self._first_up = 0      # first excursion along "up", mg * mg
@@ -360,48 +393,15 @@ class Detector:
         a sample at or after stop_ms (ms: the caller's next heartbeat) or the bin's end, and
         before one that opens a candidate; it takes none while a candidate is open, a jerk
         waits for its look-ahead or an event is ready. The same state as update() would
-        leave, sample for sample (tests/firmware/test_fastpath.py)."""
-        kernel = fastpath.skim
-        if (kernel is None or self._state == OPEN or self._npend or self._out
+        leave, sample for sample (tests/firmware/test_fastpath.py). The state it works on
+        lives in the array _k (K_*) for that: a call copies nothing."""
+        k = self._k
+        if (fastpath.skim is None or k[K_STATE] == OPEN or self._npend or self._out
                 or not self._started):
             return i
-        k = self._k
-        k[0] = self._bx
-        k[1] = self._by
-        k[2] = self._bz
-        k[3] = self._hx
-        k[4] = self._hy
-        k[5] = self._hz
-        k[6] = self._bin_max
-        k[7] = 1 if self._above else 0
-        k[8] = self._bin_rises
-        k[9] = self._state
-        k[10] = self._t_last
-        k[11] = self._quiet_until
-        k[12] = self._kb
-        k[13] = self._kg
-        k[14] = self._hump2
-        k[15] = self._trig2
-        k[16] = self._low2
-        k[17] = self._hold
-        k[18] = self._refractory
-        k[19] = stop_ms if stop_ms < self._bin_end else self._bin_end
-        k[20] = ACC_CLAMP
-        j = kernel(times, s, i, end, k)
-        if j > i:
-            self.samples += j - i
-            self._bx = k[0]
-            self._by = k[1]
-            self._bz = k[2]
-            self._hx = k[3]
-            self._hy = k[4]
-            self._hz = k[5]
-            self._bin_max = k[6]
-            self._above = k[7] != 0
-            self._bin_rises = k[8]
-            self._state = k[9]
-            self._t_last = k[10]
-            self._quiet_until = k[11]
+        k[K_STOP] = stop_ms if stop_ms < self._bin_end else self._bin_end
+        j = fastpath.skim(times, s, i, end, k)
+        self.samples += j - i
         return j
 
     def update(self, t_ms, ax, ay, az, gx, gy, gz):
@@ -409,15 +409,16 @@ class Detector:
 
         Returns True when an event (jerk, negative or tremor episode) is ready in ev_*.
         """
+        k = self._k
         self.samples += 1
         kb = self._kb
         kg = self._kg
         if not self._started:
             self._start(t_ms, ax, ay, az, gx, gy, gz)
 
-        dx = ax - (self._bx >> kb)
-        dy = ay - (self._by >> kb)
-        dz = az - (self._bz >> kb)
+        dx = ax - (k[K_BX] >> kb)
+        dy = ay - (k[K_BY] >> kb)
+        dz = az - (k[K_BZ] >> kb)
         if dx > ACC_CLAMP:
             dx = ACC_CLAMP
         elif dx < -ACC_CLAMP:
@@ -436,21 +437,21 @@ class Detector:
             self._look(t_ms, m2)
         if t_ms >= self._bin_end:
             self._close_bin(t_ms)
-        if m2 > self._bin_max:
-            self._bin_max = m2
+        if m2 > k[K_BIN_MAX]:
+            k[K_BIN_MAX] = m2
         # Humps: rises of |d| through half the typical bin peak (for the tremor band).
-        if m2 >= self._hump2:
-            if not self._above:
-                self._above = True
-                self._bin_rises += 1
-        elif self._above:
-            self._above = False
+        if m2 >= k[K_HUMP2]:
+            if not k[K_ABOVE]:
+                k[K_ABOVE] = 1
+                k[K_RISES] += 1
+        elif k[K_ABOVE]:
+            k[K_ABOVE] = 0
 
-        state = self._state
+        state = k[K_STATE]
         if state == OPEN:
-            rx = gx - (self._hx >> kg)
-            ry = gy - (self._hy >> kg)
-            rz = gz - (self._hz >> kg)
+            rx = gx - (k[K_HX] >> kg)
+            ry = gy - (k[K_HY] >> kg)
+            rz = gz - (k[K_HZ] >> kg)
             if rx > GYRO_CLAMP or rx < -GYRO_CLAMP:
                 rx = GYRO_CLAMP
             if ry > GYRO_CLAMP or ry < -GYRO_CLAMP:
@@ -467,13 +468,13 @@ class Detector:
                 self._peak_dx = dx
                 self._peak_dy = dy
                 self._peak_dz = dz
-            if m2 >= self._low2:
-                self._t_last = t_ms
-            elif t_ms - self._t_last >= self._hold:
+            if m2 >= k[K_LOW2]:
+                k[K_T_LAST] = t_ms
+            elif t_ms - k[K_T_LAST] >= self._hold:
                 self._close(t_ms)
                 return self._out and self._emit()
             if t_ms - self._t_first > self._max_dur:
-                self._state = MOVING  # too long for a jerk: voluntary movement
+                k[K_STATE] = MOVING  # too long for a jerk: voluntary movement
                 self._verdict(pc.VERDICT_LONG, t_ms - self._t_first, pc.CONTEXT_UNKNOWN, 0,
                               0, 0)
                 if self._npend:
@@ -481,45 +482,47 @@ class Detector:
             return self._out and self._emit()
 
         # IDLE or MOVING: follow gravity and gyro bias; feed the history.
-        self._bx += ax - (self._bx >> kb)
-        self._by += ay - (self._by >> kb)
-        self._bz += az - (self._bz >> kb)
-        self._hx += gx - (self._hx >> kg)
-        self._hy += gy - (self._hy >> kg)
-        self._hz += gz - (self._hz >> kg)
+        k[K_BX] += ax - (k[K_BX] >> kb)
+        k[K_BY] += ay - (k[K_BY] >> kb)
+        k[K_BZ] += az - (k[K_BZ] >> kb)
+        k[K_HX] += gx - (k[K_HX] >> kg)
+        k[K_HY] += gy - (k[K_HY] >> kg)
+        k[K_HZ] += gz - (k[K_HZ] >> kg)
 
         if state == MOVING:
-            if m2 < self._low2:
-                if t_ms - self._t_last >= self._hold:
-                    self._state = IDLE
-                    self._quiet_until = t_ms + self._refractory
+            if m2 < k[K_LOW2]:
+                if t_ms - k[K_T_LAST] >= self._hold:
+                    k[K_STATE] = IDLE
+                    k[K_QUIET] = t_ms + self._refractory
             else:
-                self._t_last = t_ms
+                k[K_T_LAST] = t_ms
             return self._out and self._emit()
 
-        if m2 >= self._trig2 and t_ms >= self._quiet_until:
+        if m2 >= k[K_TRIG2] and t_ms >= k[K_QUIET]:
             self._open(t_ms, dx, dy, dz, m2)
         return self._out and self._emit()
 
     def _start(self, t_ms, ax, ay, az, gx, gy, gz):
+        k = self._k
         kb = self._kb
         kg = self._kg
         self._started = True
         self._t0 = t_ms
-        self._bx = ax << kb
-        self._by = ay << kb
-        self._bz = az << kb
-        self._hx = gx << kg
-        self._hy = gy << kg
-        self._hz = gz << kg
-        self._quiet_until = t_ms + self._settle_ms
+        k[K_BX] = ax << kb
+        k[K_BY] = ay << kb
+        k[K_BZ] = az << kb
+        k[K_HX] = gx << kg
+        k[K_HY] = gy << kg
+        k[K_HZ] = gz << kg
+        k[K_QUIET] = t_ms + self._settle_ms
         self._bin_end = t_ms + BIN_MS
         self._p[E_T0] = t_ms
 
     def _open(self, t_ms, dx, dy, dz, m2):
-        self._state = OPEN
+        k = self._k
+        k[K_STATE] = OPEN
         self.candidates += 1
-        self._t_first = self._t_last = self._t_peak = t_ms
+        self._t_first = k[K_T_LAST] = self._t_peak = t_ms
         self._p[PEAK_N] = self.samples
         self._peak2 = m2
         self._peak_r2 = 0
@@ -539,9 +542,10 @@ class Detector:
 
         A tremor episode piece that ends goes to the tremor slot (see _emit).
         """
+        k = self._k
         while self._bin_end <= t_ms:
             self._bin_end += BIN_MS
-        m = self._bin_max
+        m = k[K_BIN_MAX]
         self._ring[self._ring_pos] = m
         self._ring_pos += 1
         if self._ring_pos == self._nbins:
@@ -552,8 +556,8 @@ class Detector:
             typical += (m - typical) >> 3
             self._typical2 = typical
             self._set_trigger()
-        self._hump2 = (typical >> 2) + 1
-        self._rise_rate += ((self._bin_rises << 4) - self._rise_rate) >> 3
+        k[K_HUMP2] = (typical >> 2) + 1
+        self._rise_rate += ((k[K_RISES] << 4) - self._rise_rate) >> 3
         quiet = m < self._rest2  # this bin, not the typical level: taps in pauses are no sleep
         if quiet:
             self._rest_frac += (REST_ONE - self._rest_frac) >> self._ks
@@ -568,20 +572,21 @@ class Detector:
                      and 10 <= self._rise_rate <= 48)
         self._tremor_frac += ((1024 if tremorish else 0) - self._tremor_frac) >> 4
         self._epoch_bin(t_ms, m)
-        self._bin_max = 0
-        self._bin_rises = 0
+        k[K_BIN_MAX] = 0
+        k[K_RISES] = 0
         self._tremor_step(t_ms)
 
     def _epoch_bin(self, t_ms, m):
         """Add the finished bin to the activity epoch; every EPOCH_BINS bins one is ready in
         _p[E_OUT:] (the sample at t_ms, which closed the bin, starts the next epoch)."""
+        k = self._k
         e = self._p
         kb = self._kb
         seen = self.samples - 1
         e[E_SUM] += m if m < PEAK2_CAP else PEAK2_CAP
-        e[E_GX] += self._bx >> kb
-        e[E_GY] += self._by >> kb
-        e[E_GZ] += self._bz >> kb
+        e[E_GX] += k[K_BX] >> kb
+        e[E_GY] += k[K_BY] >> kb
+        e[E_GZ] += k[K_BZ] >> kb
         if m > e[E_MAX2]:
             e[E_MAX2] = m
         bins = e[E_BINS] + 1
@@ -713,9 +718,10 @@ class Detector:
 
     def _close(self, t_ms):
         """Judge the candidate that just ended; an accepted one waits for its look-ahead."""
-        self._state = IDLE
-        self._quiet_until = t_ms + self._refractory
-        duration = self._t_last - self._t_first + self._period_ms
+        k = self._k
+        k[K_STATE] = IDLE
+        k[K_QUIET] = t_ms + self._refractory
+        duration = k[K_T_LAST] - self._t_first + self._period_ms
         peak2 = self._peak2
         # Bins touched by the candidate, and the one before it, are not its background.
         touched = self._bins - self._open_bins
@@ -848,7 +854,7 @@ class Detector:
             if p[slot + P_UNTIL]:
                 if t_ms >= p[slot + P_UNTIL]:
                     # One decision per call: ev_* holds one event until the caller reads it.
-                    if self._state != OPEN and not self._ev_ready:
+                    if self._k[K_STATE] != OPEN and not self._ev_ready:
                         self._decide(slot)
                 elif t_ms >= p[slot + P_FROM]:
                     p[slot + P_N] += 1
@@ -862,9 +868,10 @@ class Detector:
 
     def _outside(self, t_ms, m2):
         """This sample is in no candidate: neither in an open one nor opening one."""
-        state = self._state
-        return state == MOVING or (state == IDLE and (m2 < self._trig2 or
-                                                      t_ms < self._quiet_until))
+        k = self._k
+        state = k[K_STATE]
+        return state == MOVING or (state == IDLE and (m2 < k[K_TRIG2] or
+                                                      t_ms < k[K_QUIET]))
 
     def _moved(self, m2):
         """A movement of |d|^2 = m2 (not a jerk) in the look-ahead of the waiting jerks."""
@@ -914,8 +921,9 @@ class Detector:
     def flush(self):
         """End of the recording: judge the waiting jerks on the look-ahead they had and hand
         out what is ready. Returns True while an event is ready in ev_*; call until False."""
-        if self._state == OPEN:  # a candidate the recording ended in is judged as it is
-            self._close(self._t_last + self._hold)
+        k = self._k
+        if k[K_STATE] == OPEN:  # a candidate the recording ended in is judged as it is
+            self._close(k[K_T_LAST] + self._hold)
         while not self._emit():
             if not self._npend:
                 return False
@@ -947,18 +955,20 @@ class Detector:
         return False
 
     def _set_trigger(self):
+        k = self._k
         trig2 = _scaled(self._typical2, self._trigger)
         if trig2 < self._min_peak2:
             trig2 = self._min_peak2
-        self._trig2 = trig2
-        self._low2 = trig2 >> 2
+        k[K_TRIG2] = trig2
+        k[K_LOW2] = trig2 >> 2
 
     def _along_up(self, dx, dy, dz):
         """d . up in mg (up: the gravity baseline direction, |baseline| ~ 1000 mg)."""
+        k = self._k
         kb = self._kb
-        bx = self._bx >> kb
-        by = self._by >> kb
-        bz = self._bz >> kb
+        bx = k[K_BX] >> kb
+        by = k[K_BY] >> kb
+        bz = k[K_BZ] >> kb
         norm = isqrt(bx * bx + by * by + bz * bz)
         if norm < 300:
             return 0
@@ -985,16 +995,17 @@ class Detector:
         return 3 if z >= 0 else -3
 
     def _posture(self):
+        k = self._k
         up = self._up_axis
         if up == 0:
             return pc.POSTURE_UNKNOWN
         kb = self._kb
         if up == 1 or up == -1:
-            g = self._bx >> kb
+            g = k[K_BX] >> kb
         elif up == 2 or up == -2:
-            g = self._by >> kb
+            g = k[K_BY] >> kb
         else:
-            g = self._bz >> kb
+            g = k[K_BZ] >> kb
         if up < 0:
             g = -g
         # Upright when the head-ward axis carries most of gravity (within ~50 degrees).
