@@ -153,21 +153,24 @@ def test_cli_one_file_says_what_is_wrong_in_one_line(db, tmp_path, capsys):
 
 
 def test_import_stream_is_bounded_and_times_stay_on_the_grid():
-    """The batches the loop reads: full batches of 32, the rest and an end marker."""
+    """The batches the loop reads: full batches of BATCH, the rest and an end marker; each
+    batch says the samples lost up to its end."""
     from jerklog.recordings.batches import BATCH, BatchWriter
     from jerklog.recordings.logger import Chunk
     out = []
     w = BatchWriter(out.append)
-    t = np.arange(100) * 10_000
-    w.add(Chunk(t[:50], np.ones((50, 3), dtype=np.int64), None, [(3, 7)]))
-    w.add(Chunk(t[50:], np.ones((50, 3), dtype=np.int64), None, [(0, 5)]))
+    total = 3 * BATCH + 4
+    split = BATCH + BATCH // 2  # the second chunk starts inside the second batch
+    t = np.arange(total) * 10_000
+    w.add(Chunk(t[:split], np.ones((split, 3), dtype=np.int64), None, [(3, 7)]))
+    w.add(Chunk(t[split:], np.ones((total - split, 3), dtype=np.int64), None, [(0, 5)]))
     w.close()
     data = b"".join(out)
     per = 8 + 4 * BATCH + 12 * BATCH
     assert len(data) == 4 * per + 8 and data.endswith(bytes(8))
     n = [int.from_bytes(data[k * per:k * per + 4], "little") for k in range(4)]
     dropped = [int.from_bytes(data[k * per + 4:k * per + 8], "little") for k in range(4)]
-    assert n == [32, 32, 32, 4] and dropped == [7, 12, 12, 12] and w.samples == 100
+    assert n == [BATCH, BATCH, BATCH, 4] and dropped == [7, 12, 12, 12] and w.samples == total
 
 
 def test_a_cwa_wall_clock_is_read_in_the_zone_at_its_date():

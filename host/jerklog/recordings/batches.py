@@ -4,16 +4,16 @@ them with readinto and does no per-sample work before the detector.
 
 A batch: int32 n, int32 dropped (samples lost so far), int32 t_ms x BATCH (ms since the
 first sample), int16 x 6 x BATCH (ax, ay, az in mg; gx, gy, gz in 0.1 deg/s); little-endian,
-520 bytes for 32 samples. A batch with n = 0 ends the stream.
+1,032 bytes for 64 samples. A batch with n = 0 ends the stream.
 """
 import json
 
 import numpy as np
 
-from jerklog.firmware import rawcsv
+from jerklog.firmware import app, rawcsv
 from jerklog.recordings.recording import file_error
 
-BATCH = 32                 # jerklog_firmware.app.BATCH: samples the loop reads at once
+BATCH = app.BATCH          # samples the board's loop reads at once (its buffers' length)
 T_MS_MAX = 2 ** 31 - 1     # the loop's times are int32 ms: 24.8 days
 _BATCH = np.dtype([("n", "<i4"), ("dropped", "<i4"), ("t", "<i4", (BATCH,)),
                    ("v", "<i2", (BATCH, 6))])
