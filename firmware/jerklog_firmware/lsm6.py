@@ -131,7 +131,15 @@ class LSM6:
             self._maxw = 2 * batch
             self._buf = bytearray(7 * self._maxw)
             mv = memoryview(self._buf)
-            self._views = tuple(mv[: 7 * w] for w in range(self._maxw + 1))
+            # One view per power of two words (1, 2, 4, ... words): a read of w words takes
+            # the largest that fits, then the next, so 7 views serve any w up to 64 (a view
+            # per count would be 65 objects: ~1.3 KB of a board's heap).
+            c = 1
+            views = []
+            while c <= self._maxw:
+                views.append(mv[: 7 * c])
+                c *= 2
+            self._views = tuple(views)
             self._pend = array("h", (0, 0, 0, 0, 0, 0))  # half sample carried over
             self._have = 0  # bit 0: gyro pending, bit 1: accel pending
             self._cnt = 0  # TAG_CNT of the pending half
@@ -193,9 +201,11 @@ class LSM6:
             w = 2 * (k - n)  # enough words for the samples still wanted
             if w > words:
                 w = words
-            if w > self._maxw:
-                w = self._maxw
-            i2c.readfrom_mem_into(addr, _OX_FIFO_DATA_OUT_TAG, self._views[w])
+            v = 0  # the largest power of two words <= w: 2 ** v
+            while (2 << v) <= w and v + 1 < len(self._views):
+                v += 1
+            w = 1 << v
+            i2c.readfrom_mem_into(addr, _OX_FIFO_DATA_OUT_TAG, self._views[v])
             words -= w
             end = 7 * w
             if kernel is not None:  # the loop below as machine code
