@@ -42,8 +42,9 @@ class FakeMpremote:
     it was when copied), answers the deploy-mode step and `fs cat` with the board's config
     and the probe with the board's .mpy version (`mpy`: sys.implementation._mpy, 0 for none)
     and whether the deploy flag is still there (`old_boot`: a boot file that ignores it,
-    until deploy replaces the boot file; `late_probes`: that many probes reach the session
-    from before the reset, which still has the flag under a boot file that knows it)."""
+    until deploy replaces the boot file; `late_probes`: that many probes find the flag still
+    there under a boot file that knows it: a board that had not reset yet, or whose boot
+    file mpremote's Ctrl-C stopped before it removed the flag)."""
 
     def __init__(self, board_config=None, mpy=MPY_V6):
         self.board_config = board_config
@@ -151,11 +152,24 @@ def hello(region="left_wrist", rate_hz=104):
             "board": "xiao_nrf52840_sense", "sensor": "LSM6DS3TR-C", "region": region}
 
 
+@pytest.fixture(autouse=True)
+def no_reset_wait(monkeypatch):
+    """The fake boards here reset at once: deploy's wait for a board's USB to come back
+    after a reset (wait_for_reset: a path, then BOOT_SETTLE_S) is left out."""
+    monkeypatch.setattr(deploy, "wait_for_reset", lambda port, deadline: None)
+
+
 @pytest.fixture
 def board(monkeypatch):
-    """A fake board on PORT: find_boards finds it, mpremote is faked, the hello is canned."""
+    """A fake board on PORT: find_boards finds it, mpremote is faked, the hello is canned,
+    the wait for a reset only counted (board.waits)."""
     fake = FakeMpremote(dict(OLD))
     monkeypatch.setattr(deploy, "run_mpremote", fake)
+    fake.waits = 0
+
+    def wait_for_reset(port, deadline):
+        fake.waits += 1
+    monkeypatch.setattr(deploy, "wait_for_reset", wait_for_reset)
     monkeypatch.setattr("jerklog.boards.discovery.find_boards", lambda: [(PORT, "Seeed XIAO")])
     answers = []
     monkeypatch.setattr(deploy, "check_hello", lambda port, timeout=None: answers.pop(0))
@@ -342,27 +356,28 @@ def test_a_boot_file_older_than_deploy_mode_is_replaced_first(board, monkeypatch
     assert len(board.calls) == 4  # nothing of the firmware copied
 
 
-def test_deploy_waits_while_the_probe_reaches_the_board_before_its_reset(board, monkeypatch):
-    """mpremote can reach the session from before the reset (the flag still there, under a
-    boot file that knows it): deploy asks again until the board has reset, and does not
-    take it for a boot file older than deploy mode."""
+def test_deploy_resets_again_while_the_flag_outlives_a_reset(board, monkeypatch):
+    """A probe that finds the flag still there under a boot file that knows it (the board
+    had not reset yet, or mpremote's Ctrl-C stopped its boot file first): deploy resets the
+    board into deploy mode again, and does not take it for a boot file older than deploy
+    mode; every probe comes after the wait for the reset."""
     monkeypatch.setattr(deploy, "mpy_cross_command", lambda: None)
-    monkeypatch.setattr(deploy.time, "sleep", lambda s: None)
-    board.late_probes = 3
+    board.late_probes = 2
     board.answers.append(hello("left_wrist", 104))
     msgs = []
     deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=msgs.append)
-    assert board.calls[1:5] == [["connect", PORT, "exec", deploy.MPY_PROBE]] * 4
-    assert copied(board.calls[5])  # then the firmware, once
+    enter = ["connect", PORT, "exec", deploy.ENTER_DEPLOY_MODE, "+", "reset"]
+    probe = ["connect", PORT, "exec", deploy.MPY_PROBE]
+    assert board.calls[:6] == [enter, probe] * 3
+    assert copied(board.calls[6])  # then the firmware, once
+    assert msgs.count("the board did not come up in deploy mode: resetting it again") == 2
     assert not any("does not know deploy mode" in m for m in msgs)
+    assert board.waits == 3
 
 
-def test_deploy_gives_up_on_a_board_that_never_resets(board, monkeypatch):
-    clock = iter(range(0, 1000, 5))
-    monkeypatch.setattr(deploy.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(deploy.time, "sleep", lambda s: None)
+def test_deploy_gives_up_on_a_board_that_never_comes_up_in_deploy_mode(board):
     board.late_probes = 10 ** 6
-    with pytest.raises(JerklogError, match="did not reset within 20 s"):
+    with pytest.raises(JerklogError, match="did not start in deploy mode after 3 resets"):
         deploy.deploy("xiao_nrf52840_sense", "left_wrist", say=lambda _t: None)
     assert not any(len(call) > 3 and call[3] == "cp" for call in board.calls)  # nothing copied
 

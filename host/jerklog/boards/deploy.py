@@ -414,54 +414,83 @@ def enter_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S, say=print):
     """Reset the board into deploy mode (no firmware, no watchdog running); returns (its old
     config or None, the .mpy version it loads). Upgrades first a boot file that does not
     know deploy mode."""
-    out = run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
-    text = out.split("config:", 1)[1].strip() if "config:" in out else ""
-    try:
-        old = json.loads(text) if text else None
-    except ValueError:
-        old = None
-    mpy, in_deploy_mode = probe_deploy_mode(port, timeout)
-    if not in_deploy_mode:
+    old = None
+    for attempt in range(DEPLOY_MODE_RESETS):
+        out = run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
+        if attempt == 0:
+            text = out.split("config:", 1)[1].strip() if "config:" in out else ""
+            try:
+                old = json.loads(text) if text else None
+            except ValueError:
+                old = None
+        mpy, state = probe_deploy_mode(port, timeout)
+        if state != STILL_FLAGGED:
+            break
+        # The flag is still there under a boot file that knows it: the board had not reset
+        # yet when the probe reached it, or the probe's Ctrl-C stopped its boot file before
+        # the flag was removed. Either way nothing of the firmware runs now; reset again.
+        say("the board did not come up in deploy mode: resetting it again")
+    else:
+        raise JerklogError("%s did not start in deploy mode after %d resets (its deploy flag "
+                           "is still there)" % (port, DEPLOY_MODE_RESETS))
+    if state == OLD_BOOT_FILE:
         say("the board's boot file does not know deploy mode: copying the boot file first")
         run_mpremote(_connect(port) + ["fs", "cp", os.path.join(FIRMWARE_DIR, BOOT_FILE),
                                        ":" + BOOT_FILE + ".new", "+", "exec", RENAME_BOOT,
                                        "+", "reset"])
-        mpy, in_deploy_mode = probe_deploy_mode(port, timeout)
-        if not in_deploy_mode:
+        mpy, state = probe_deploy_mode(port, timeout)
+        if state == STILL_FLAGGED:  # the same as above: once more
+            run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
+            mpy, state = probe_deploy_mode(port, timeout)
+        if state != IN_DEPLOY_MODE:
             raise JerklogError("%s did not start in deploy mode after a reset (is /%s "
                                "jerklog's boot file?)" % (port, BOOT_FILE))
     return (old if isinstance(old, dict) else None), mpy
 
 
+# What the probe finds after a reset.
+IN_DEPLOY_MODE = "deploy mode"      # the flag is gone: only a boot removes it
+OLD_BOOT_FILE = "old boot file"     # the flag is there, the boot file does not know it
+STILL_FLAGGED = "still flagged"     # the flag is there, the boot file knows it
+DEPLOY_MODE_RESETS = 3
+BOOT_SETTLE_S = 2.0  # after the port is back: the boot file has run before the probe's Ctrl-C
+
+
+def wait_for_reset(port, deadline):
+    """After a reset: until the port is back (a path that went away while USB re-enumerated;
+    a name that is not a path, such as COM3, is not waited for), then BOOT_SETTLE_S."""
+    time.sleep(0.5)  # the reset takes the port away
+    while os.path.isabs(port) and not os.path.exists(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(BOOT_SETTLE_S)
+
+
 def probe_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S):
     """(.mpy version the board loads, the low byte of sys.implementation._mpy (0: none),
-    whether it is in deploy mode), once the board has reset: asked again every 0.5 s while
-    mpremote cannot reach it or reaches the session from before the reset (the flag still
-    there under a boot file that knows it). False at once for a boot file that does not
-    know the flag; a JerklogError when the board has not reset within timeout s."""
+    what it found: IN_DEPLOY_MODE, OLD_BOOT_FILE or STILL_FLAGGED), after the reset that
+    precedes it. It first waits for the port to go and come back (a board's USB goes away
+    while it resets), then BOOT_SETTLE_S more, since mpremote stops whatever runs with
+    Ctrl-C and could stop the boot file before it removes the flag; then it asks, again
+    every 0.5 s while mpremote cannot reach the board, up to timeout s."""
     deadline = time.monotonic() + timeout
+    wait_for_reset(port, deadline)
     while True:
         try:
             out = run_mpremote(_connect(port) + ["exec", MPY_PROBE])
+            break
         except JerklogError:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.5)
-            continue
-        try:
-            mpy, flag, knows = out.split()[-3:]
-            mpy = int(mpy) & 0xFF
-        except ValueError:
-            raise JerklogError("%s answered the deploy-mode probe with %r" % (
-                port, out.strip()[-80:]))
-        if flag != "True":
-            return mpy, True
-        if knows != "True":
-            return mpy, False
-        if time.monotonic() >= deadline:
-            raise JerklogError("%s did not reset within %.0f s (its deploy flag is still "
-                               "there)" % (port, timeout))
-        time.sleep(0.5)
+    try:
+        mpy, flag, knows = out.split()[-3:]
+        mpy = int(mpy) & 0xFF
+    except ValueError:
+        raise JerklogError("%s answered the deploy-mode probe with %r" % (
+            port, out.strip()[-80:]))
+    if flag != "True":
+        return mpy, IN_DEPLOY_MODE
+    return mpy, STILL_FLAGGED if knows == "True" else OLD_BOOT_FILE
 
 
 def choose_files(loads, files, out_dir, say=print):
