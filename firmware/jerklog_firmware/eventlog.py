@@ -148,6 +148,9 @@ class EventLog:
         self._base = 0
         self._acked = 0
         self._pending = -1       # unacknowledged records, once count() has read the log
+        self._tail = 0           # valid records in the last segment (the one appended to)
+        self._gen = 0            # state saves since open: a mark holds while this is unchanged
+        self._mark = None        # the last record of the last whole records() pass: _at_mark
         self._mkdir()
         self._load()
 
@@ -202,6 +205,7 @@ class EventLog:
             if _fsync:
                 _fsync(f.fileno())
         _replace(tmp, self._path("state"))
+        self._gen += 1  # an ack or a drop: positions counted before it no longer hold
         self.dropped = dropped
         self._base = base
         self._acked = acked
@@ -220,11 +224,16 @@ class EventLog:
             return 0
 
     def _read_seg(self, num):
+        # Into a buffer of the file's size: f.read() grows its buffer as it reads (4352 bytes
+        # and a trail of smaller ones for a 4 KB segment), which a fragmented heap refused.
+        path = self._path(_seg_name(num))
         try:
-            with open(self._path(_seg_name(num)), "rb") as f:
-                return f.read()
+            b = bytearray(os.stat(path)[6])
+            with open(path, "rb") as f:
+                n = f.readinto(b) or 0
         except OSError:
             return None
+        return b if n == len(b) else b[:n]
 
     def _read_seg_into(self, num, buf):
         """(data, end): the segment's bytes as data[:end]; read into buf when they fit (buf
@@ -287,6 +296,7 @@ class EventLog:
             if data is None:
                 data = b""
             count, end = _valid_end(data)
+            self._tail = count
             self._cur_size = len(data)
             # Never append after a torn or garbage tail: later records would be unreachable.
             self._sealed = end != len(data)
@@ -335,6 +345,7 @@ class EventLog:
                     raise e
 
     def _added(self):
+        self._tail += 1
         if self._pending >= 0:
             self._pending += 1
 
@@ -352,6 +363,7 @@ class EventLog:
         num = self._segs[-1] + 1 if self._segs else self._base
         self._file = open(self._path(_seg_name(num)), "ab")
         self._segs.append(num)
+        self._tail = 0
         self._cur_size = 0
         self._sealed = False
 
@@ -430,7 +442,8 @@ class EventLog:
     # ---------------------------------------------------------------- reading
 
     def _entries(self, buf=None):
-        """Yield (segment, index in segment from 1, data, offset, length) of unacked records.
+        """Yield (segment, index in segment from 1, data, offset, length, whether it was the
+        last segment when read: it may have grown since) of unacked records.
 
         Each segment is read whole, in one read (into buf if given), before its records are
         yielded: appends made between two of them (a dump interleaved with the loop) never
@@ -439,6 +452,7 @@ class EventLog:
         base = self._base
         acked = self._acked
         for num in list(self._segs):
+            tail = num == self._segs[-1] if self._segs else False
             data, end = self._read_seg_into(num, buf)
             if data is None:
                 continue
@@ -447,7 +461,7 @@ class EventLog:
                 i += 1
                 if num < base or (num == base and i <= acked):
                     continue
-                yield num, i, data, off, n
+                yield num, i, data, off, n, tail
 
     def _find(self, device_id, boot_id, seq):
         """Position (segment, index) of the last unacked record of device/boot with a seq
@@ -456,7 +470,7 @@ class EventLog:
         total = 0
         upto = 0
         seg_count = 0
-        for num, i, data, off, n in self._entries():
+        for num, i, data, off, n, _ in self._entries():
             total += 1
             if pos is not None and num == pos[0]:
                 seg_count = i
@@ -487,10 +501,22 @@ class EventLog:
         # between FIFO reads, and a segment-sized allocation per segment amid the loop's
         # small ones fragmented a 192 KB heap until count() found no room.
         buf = bytearray(self.segment_bytes + 1)
-        for num, i, data, off, n in self._entries(buf):
+        # A pass that runs to its end leaves its last record as the mark: (state saves then,
+        # segment, index, last segment when read, unacked records up to it, its device, boot
+        # and seq), for an ack that names it while no ack or drop came since (_at_mark).
+        gen = self._gen
+        upto = 0
+        sent = False
+        for num, i, data, off, n, tail in self._entries(buf):
+            upto += 1
             if start is not None and (num < start[0] or (num == start[0] and i <= start[1])):
                 continue
+            _t, dev, boot, s = struct.unpack_from(protocol.HEADER_FMT, data, off)
+            sent = True
             yield data[off:off + n]
+        self._mark = (gen, num, i, tail, upto, dev, boot, s) if sent else None
+        if sent and self._gen == gen and self._pending < 0 and tail and num == self._segs[-1]:
+            self._pending = upto + self._tail - i  # and what was appended after its read
 
     def read_since(self, device_id, boot_id, seq):
         """records(after=(device_id, boot_id, seq))."""
@@ -509,6 +535,19 @@ class EventLog:
 
     # ---------------------------------------------------------------- acknowledging
 
+    def _at_mark(self, device_id, boot_id, seq):
+        # _find's answer without a read, for the mark (a dump's last record) while no ack or
+        # drop came since: _find picks the last record of that boot with a seq at most
+        # `seq`, and a boot's records follow in seq order (as the firmware logs them).
+        m = self._mark
+        if m is None or m[0] != self._gen or m[6] != boot_id or m[7] != seq or (
+                device_id is not None and m[5] != device_id):
+            return None
+        total = m[2]  # its segment's records: all read, unless it could still grow
+        if m[3]:
+            total = self._tail if m[1] == self._segs[-1] else -1
+        return (m[1], m[2], total, m[4]) if total >= m[2] else None
+
     def ack(self, boot_id, seq, device_id=None):
         """The host holds every record up to and including this one, in log order.
 
@@ -517,7 +556,9 @@ class EventLog:
         collected too. Segments wholly collected are deleted. Returns the number of records
         newly acknowledged (0 when no such record is in the log: nothing changes).
         """
-        found = self._find(device_id, boot_id, seq)
+        found = self._at_mark(device_id, boot_id, seq)  # a dump's last record: no read
+        if found is None:
+            found = self._find(device_id, boot_id, seq)
         if found is None:
             return 0
         num, i, seg_count, upto = found
