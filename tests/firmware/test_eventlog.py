@@ -574,14 +574,19 @@ def workload(dev):
     m.inflight = None
     m.front = 0
     m.dropped = 0
+    m.mark_acks = 0  # acks that took a dump's mark
     m.spans = array("i")  # kind, first write, end: 1 drop, 2 new segment, 3 ack, 4 reboot
     rng = Rng(P["seed"])
+    dumps = Rng(P["seed"] + 7)  # the dumps and which acks take their mark (the
+    #                             workload's own draws stay as they were)
+    dumped = -1                 # key of the last record of the last whole dump
     boot = 1000
     seq = 0
 
     def front_of(log):
-        for r in log.records():
-            return find(m.keys, key(r))
+        # (not records(): its pass would replace the mark of the workload's last dump)
+        for _s, _i, d, o, n, _t in log._entries():
+            return find(m.keys, key(d[o:o + n]))
         return len(m.keys)
 
     try:
@@ -604,13 +609,26 @@ def workload(dev):
                 seq = 0
             elif r < 3 + P["ack"] and len(m.keys):
                 j = len(m.keys) - 1 - rng.below(min(len(m.keys), 40))
+                fast = False
+                if dumped >= 0 and dumps.below(4) != 0:
+                    # The host's ack of the last dump's last record: the dump's mark, taken
+                    # without a read while nothing moved it (EventLog._at_mark).
+                    j = find(m.keys, dumped)
+                    fast = log._at_mark(7, dumped >> 17, (dumped >> 1) & 0xFFFF) is not None
+                    if fast:
+                        m.mark_acks += 1
+                dumped = -1
                 k = m.keys[j]
-                m.inflight = ("ack", j)
+                m.inflight = ("ack", j, fast)
                 log.ack(k >> 17, (k >> 1) & 0xFFFF, 7)
                 if dev.dead:
                     break
                 m.spans.extend((3, o0, dev.ops))
                 m.front = front_of(log)
+                # A whole dump (reads only); the next ack step acknowledges its last record
+                # (mostly), after the appends (and drops) of the steps in between.
+                for pl in log.records():
+                    dumped = key(pl)
             else:
                 seq += 1 + (rng.below(4) == 0)  # gaps: seq counts records that are not logged
                 k = key_of(boot, seq, 1 if rng.below(10) == 0 else 0)
@@ -738,7 +756,7 @@ for i in range(0, len(spans), 3):
     if spans[i + 2] > spans[i + 1]:
         kinds[spans[i]].append(i)
 print("TOTAL writes", total, "appends", len(m.keys), "dropped", m.dropped,
-      "spans", " ".join(str(len(k)) for k in kinds))
+      "markacks", m.mark_acks, "spans", " ".join(str(len(k)) for k in kinds))
 m = None
 gc.collect()
 
@@ -747,6 +765,7 @@ rng = Rng(P["seed"] + 99)
 picked = [0, 0, 0, 0, 0]
 modes = [0, 0, 0]
 fails = 0
+mark_cuts = 0  # cuts in an ack that took a dump's mark
 for c in range(P["cuts"]):
     mode = c % 3
     kind = rng.below(8)
@@ -762,6 +781,8 @@ for c in range(P["cuts"]):
         print("NOCUT", at)
         fails += 1
         continue
+    if m.inflight and m.inflight[0] == "ack" and m.inflight[2]:
+        mark_cuts += 1
     err = verify(m, dev)
     m = None
     gc.collect()
@@ -772,7 +793,7 @@ for c in range(P["cuts"]):
         print("FAIL cut", at, "mode", mode, err)
 print("SUMMARY cuts", P["cuts"], "fails", fails, "anywhere", picked[0], "drop", picked[1],
       "segment", picked[2], "ack", picked[3], "reboot", picked[4],
-      "modes", modes[0], modes[1], modes[2])
+      "modes", modes[0], modes[1], modes[2], "markcuts", mark_cuts)
 '''
 
 # name: block size, blocks, segment_bytes, max_bytes, steps, seed, cuts, ack percent
@@ -828,12 +849,18 @@ def test_power_cut_on_littlefs(power_cut_runs, name):
 
 
 def test_power_cut_coverage_figures(power_cut_runs):
-    """All configurations together: at least 250 cut points, each verified."""
-    cuts = 0
+    """All configurations together: at least 250 cut points, each verified; acks that took
+    a dump's mark (no read) among them."""
+    cuts = mark_acks = mark_cuts = 0
     for out in power_cut_runs.values():
-        line = [ln for ln in out.splitlines() if ln.startswith("SUMMARY")][0].split()
+        lines = out.splitlines()
+        line = [ln for ln in lines if ln.startswith("SUMMARY")][0].split()
         cuts += int(line[line.index("cuts") + 1])
+        mark_cuts += int(line[line.index("markcuts") + 1])
+        line = [ln for ln in lines if ln.startswith("TOTAL")][0].split()
+        mark_acks += int(line[line.index("markacks") + 1])
     assert cuts >= 250
+    assert mark_acks >= 10 and mark_cuts >= 5, (mark_acks, mark_cuts)
 
 
 # ---------------------------------------------- MicroPython: allocation, cost, same API
