@@ -414,38 +414,40 @@ def enter_deploy_mode(port, timeout=DEPLOY_MODE_TIMEOUT_S, say=print):
     """Reset the board into deploy mode (no firmware, no watchdog running); returns (its old
     config or None, the .mpy version it loads). Upgrades first a boot file that does not
     know deploy mode."""
-    old = None
-    for attempt in range(DEPLOY_MODE_RESETS):
-        out = run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
-        if attempt == 0:
-            text = out.split("config:", 1)[1].strip() if "config:" in out else ""
-            try:
-                old = json.loads(text) if text else None
-            except ValueError:
-                old = None
-        mpy, state = probe_deploy_mode(port, timeout)
-        if state != STILL_FLAGGED:
-            break
-        # The flag is still there under a boot file that knows it: the board had not reset
-        # yet when the probe reached it, or the probe's Ctrl-C stopped its boot file before
-        # the flag was removed. Either way nothing of the firmware runs now; reset again.
-        say("the board did not come up in deploy mode: resetting it again")
-    else:
-        raise JerklogError("%s did not start in deploy mode after %d resets (its deploy flag "
-                           "is still there)" % (port, DEPLOY_MODE_RESETS))
+    out = run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
+    text = out.split("config:", 1)[1].strip() if "config:" in out else ""
+    try:
+        old = json.loads(text) if text else None
+    except ValueError:
+        old = None
+    mpy, state = _settle(port, timeout, say)
     if state == OLD_BOOT_FILE:
         say("the board's boot file does not know deploy mode: copying the boot file first")
         run_mpremote(_connect(port) + ["fs", "cp", os.path.join(FIRMWARE_DIR, BOOT_FILE),
                                        ":" + BOOT_FILE + ".new", "+", "exec", RENAME_BOOT,
                                        "+", "reset"])
-        mpy, state = probe_deploy_mode(port, timeout)
-        if state == STILL_FLAGGED:  # the same as above: once more
-            run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
-            mpy, state = probe_deploy_mode(port, timeout)
+        mpy, state = _settle(port, timeout, say)
         if state != IN_DEPLOY_MODE:
             raise JerklogError("%s did not start in deploy mode after a reset (is /%s "
                                "jerklog's boot file?)" % (port, BOOT_FILE))
     return (old if isinstance(old, dict) else None), mpy
+
+
+def _settle(port, timeout, say):
+    """Probe after a reset; while the flag outlives it under a boot file that knows it (the
+    board had not reset yet when the probe reached it, or the probe's Ctrl-C stopped its boot
+    file before the flag was removed: either way nothing of the firmware runs now), reset
+    into deploy mode again, up to DEPLOY_MODE_RESETS times. Returns probe_deploy_mode's
+    (mpy, IN_DEPLOY_MODE or OLD_BOOT_FILE)."""
+    for attempt in range(DEPLOY_MODE_RESETS):
+        if attempt:
+            say("the board did not come up in deploy mode: resetting it again")
+            run_mpremote(_connect(port) + ["exec", ENTER_DEPLOY_MODE, "+", "reset"])
+        mpy, state = probe_deploy_mode(port, timeout)
+        if state != STILL_FLAGGED:
+            return mpy, state
+    raise JerklogError("%s did not start in deploy mode after %d resets (its deploy flag is "
+                       "still there)" % (port, DEPLOY_MODE_RESETS))
 
 
 # What the probe finds after a reset.
