@@ -166,7 +166,8 @@ MOVING_RANK = const(3)        # three big recent bins and more: the wearer is mo
 
 # The detector's per-sample state in one array (Detector._k) that fastpath.skim works on in
 # place: baselines (mg << kb, 0.1 deg/s << kg), the bin's maximum (mg^2), humps, the state
-# machine, and the thresholds it compares with (mg^2); then constants set once.
+# machine and its times (ms), the thresholds (mg^2); the shifts, hold and refractory times
+# (set once, mirrored from the attributes bytecode reads); skim's stop time (set per call).
 K_BX = const(0)
 K_BY = const(1)
 K_BZ = const(2)
@@ -179,11 +180,11 @@ K_RISES = const(8)
 K_STATE = const(9)
 K_T_LAST = const(10)
 K_QUIET = const(11)
+K_KB = const(12)
+K_KG = const(13)
 K_HUMP2 = const(14)
 K_TRIG2 = const(15)
 K_LOW2 = const(16)
-K_KB = const(12)
-K_KG = const(13)
 K_HOLD = const(17)
 K_REFRACTORY = const(18)
 K_STOP = const(19)      # ms: skim stops before a sample at or after it
